@@ -635,3 +635,24 @@ int fp_device_attr_known(const char *name)
 		return attr_key_valid(name + 5);
 	return fp_device_field_lookup(name) >= 0;
 }
+
+int fp_device_rec_derive_identity(struct fp_device_rec *r, struct fp_err *err)
+{
+	if (r->f[FP_DEV_IDENTITY])
+		return 0;
+	static const struct {
+		enum fp_device_field f;
+		const char *prefix;
+	} order[] = {{FP_DEV_SERIAL, "serial:"}, {FP_DEV_MAC, "mac:"}, {FP_DEV_IP, "ip:"}};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const char *v = r->f[order[i].f];
+		if (!v)
+			continue;
+		char id[FP_DEVICE_STR_MAX + 1];
+		int n = snprintf(id, sizeof(id), "%s%s", order[i].prefix, v);
+		if (n < 0 || (size_t)n >= sizeof(id))
+			return fp_err_set(err, FP_EINVAL, "identity: derived identity is too long");
+		return fp_device_rec_set(r, "identity", id, err);
+	}
+	return fp_err_set(err, FP_EINVAL, "no identity: need one of identity, serial, mac, ip");
+}

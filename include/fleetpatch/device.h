@@ -138,6 +138,13 @@ size_t fp_device_rec_values(const struct fp_device_rec *r, const char *name, con
 /* 1 if `name` is an attribute that fp_device_rec_values knows, else 0. */
 int fp_device_attr_known(const char *name);
 
+/*
+ * Gives r an identity when it has none, from the first of serial, mac and ip
+ * ("serial:…", "mac:…", "ip:…"), so re-imports of the same device match.
+ * FP_EINVAL when none is known.
+ */
+int fp_device_rec_derive_identity(struct fp_device_rec *r, struct fp_err *err) FP_WUR;
+
 /* Validates a UTF-8 string of at most max bytes with no control characters. */
 int fp_text_valid(const char *s, size_t max);
 

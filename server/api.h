@@ -1,0 +1,72 @@
+/*
+ * api.h — the request handlers of fleetpatchd, one api_*.c file per resource,
+ * and the helpers they share. routes.c maps paths and roles onto them.
+ */
+#ifndef FP_SERVER_API_H
+#define FP_SERVER_API_H
+
+#include "server.h"
+
+struct fp_filter;
+struct fp_device_row;
+
+/* Shared by handlers. */
+extern const char *const fp_device_readonly[];
+int fp_filter_attr_known(const char *name);
+int fp_device_matches(const struct fp_filter *f, const struct fp_device_row *d);
+void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t static_group);
+int fp_api_finish(struct fp_req *r, int rc, struct fp_err *err, const char *action,
+		  const char *object, const json_t *before, const json_t *after);
+
+/* api_system.c */
+void fp_api_health(struct fp_req *r);
+void fp_api_metrics(struct fp_req *r);
+
+/* api_auth.c: sessions, users, API tokens */
+void fp_api_login(struct fp_req *r);
+void fp_api_logout(struct fp_req *r);
+void fp_api_whoami(struct fp_req *r);
+void fp_api_users_list(struct fp_req *r);
+void fp_api_user_create(struct fp_req *r);
+void fp_api_user_get(struct fp_req *r);
+void fp_api_user_patch(struct fp_req *r);
+void fp_api_user_delete(struct fp_req *r);
+void fp_api_tokens_list(struct fp_req *r);
+void fp_api_token_create(struct fp_req *r);
+void fp_api_token_revoke(struct fp_req *r);
+
+/* api_devices.c */
+void fp_api_devices_list(struct fp_req *r);
+void fp_api_device_get(struct fp_req *r);
+void fp_api_device_create(struct fp_req *r);
+void fp_api_device_patch(struct fp_req *r);
+void fp_api_device_delete(struct fp_req *r);
+void fp_api_device_accept(struct fp_req *r);
+void fp_api_device_reject(struct fp_req *r);
+
+/* api_groups.c */
+void fp_api_groups_list(struct fp_req *r);
+void fp_api_group_create(struct fp_req *r);
+void fp_api_group_get(struct fp_req *r);
+void fp_api_group_patch(struct fp_req *r);
+void fp_api_group_delete(struct fp_req *r);
+void fp_api_group_devices(struct fp_req *r);
+void fp_api_group_members_add(struct fp_req *r);
+void fp_api_group_member_remove(struct fp_req *r);
+
+/* api_imports.c */
+void fp_api_import_create(struct fp_req *r);
+void fp_api_imports_list(struct fp_req *r);
+void fp_api_import_get(struct fp_req *r);
+
+/* api_audit.c */
+void fp_api_audit_list(struct fp_req *r);
+void fp_api_audit_export(struct fp_req *r);
+void fp_api_audit_verify(struct fp_req *r);
+
+/* api_device.c: what devices themselves call */
+void fp_api_device_auth(struct fp_req *r);
+void fp_api_device_checkin(struct fp_req *r);
+void fp_api_device_inventory(struct fp_req *r);
+
+#endif

@@ -1,0 +1,489 @@
+/*
+ * api_imports.c — discovery and inventory imports as jobs.
+ *
+ * The upload is parsed at once, so a malformed file is refused with 400 and
+ * nothing stored. The rows are then applied by a worker thread in ONE
+ * transaction (all or nothing), with per-device audit entries; progress is
+ * visible through GET /imports/{id} while it runs, and the report (created,
+ * updated, unchanged, rejected with reasons) is stored with the job.
+ * Re-importing the same file updates the same devices: rows match on their
+ * identity.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "fleetpatch/import.h"
+#include "log.h"
+#include "store_devices.h"
+
+struct fp_import_job {
+	int64_t id;
+	pthread_t thread;
+	struct fp_server *srv;
+	struct fp_principal who;
+	struct fp_import_result res;
+	int dry_run;
+	atomic_long done;
+	long total;
+	atomic_int finished;
+	struct fp_import_job *next;
+};
+
+struct report {
+	int64_t created, updated, unchanged;
+};
+
+/* Applies parsed rows in the caller's transaction. */
+static int apply_rows(fp_db *db, const struct fp_principal *who, struct fp_import_result *res,
+		      const char *source, struct fp_import_job *job, atomic_int *stop,
+		      struct report *rep, struct fp_err *err)
+{
+	for (size_t i = 0; i < res->n_rows; i++) {
+		if (stop && atomic_load(stop))
+			return fp_err_set(err, FP_EIO,
+					  "the server shut down during the import; nothing was "
+					  "applied");
+		struct fp_device_rec *rec = &res->rows[i].rec;
+		struct fp_device_row d;
+		char obj[64];
+		int rc = fp_store_device_by_identity(db, rec->f[FP_DEV_IDENTITY], &d, err);
+		if (rc == FP_ENOTFOUND) {
+			memset(&d, 0, sizeof(d));
+			fp_device_rec_init(&d.rec);
+			snprintf(d.status, sizeof(d.status), FP_DEVSTAT_DISCOVERED);
+			snprintf(d.source, sizeof(d.source), "%s", source);
+			fp_time_rfc3339(fp_now_s(), d.first_seen);
+			rc = fp_device_rec_merge(&d.rec, rec);
+			if (rc == 0)
+				rc = fp_store_device_insert(db, &d, err);
+			json_t *after = rc ? NULL : fp_device_row_json(&d);
+			snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
+			if (rc == 0)
+				rc = fp_audit_append(db, who, "device.import_create", obj, NULL, after,
+						     err);
+			json_decref(after);
+			if (rc == 0)
+				rep->created++;
+		} else if (rc == 0) {
+			json_t *before = fp_device_row_json(&d);
+			rc = fp_device_rec_merge(&d.rec, rec);
+			json_t *after = fp_device_row_json(&d);
+			snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
+			if (rc == 0 && json_equal(before, after)) {
+				rep->unchanged++;
+			} else if (rc == 0) {
+				rc = fp_store_device_update(db, &d, err);
+				if (rc == 0)
+					rc = fp_audit_append(db, who, "device.import_update", obj,
+							     before, after, err);
+				if (rc == 0)
+					rep->updated++;
+			}
+			json_decref(before);
+			json_decref(after);
+		}
+		if (rc && err && !err->msg[0])
+			fp_err_set(err, rc, "row at line %zu could not be stored", res->rows[i].line);
+		fp_device_row_free(&d);
+		if (rc)
+			return rc;
+		if (job)
+			atomic_fetch_add(&job->done, 1);
+	}
+	return 0;
+}
+
+static json_t *report_json(const struct report *rep, const struct fp_import_result *res)
+{
+	json_t *rej = json_array();
+	for (size_t i = 0; i < res->n_rejects; i++)
+		json_array_append_new(rej, json_pack("{s:I,s:s}", "line",
+						     (json_int_t)res->rejects[i].line, "reason",
+						     res->rejects[i].reason));
+	return json_pack("{s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)res->n_rows, "created",
+			 (json_int_t)rep->created, "updated", (json_int_t)rep->updated,
+			 "unchanged", (json_int_t)rep->unchanged, "rejected", rej);
+}
+
+static void *worker(void *arg)
+{
+	struct fp_import_job *job = arg;
+	struct fp_server *s = job->srv;
+	struct fp_err err = {0};
+	struct report rep = {0};
+	fp_db *db = fp_db_pool_get(s->pool);
+	char now[32], obj[64];
+	snprintf(obj, sizeof(obj), "import:%" PRId64, job->id);
+	if (fp_db_run(db, NULL, NULL, "UPDATE imports SET status = 'running' WHERE id = ?", "i",
+		      job->id))
+		fp_log(FP_LOG_WARN, "cannot mark import running", "import_id=%" PRId64, job->id);
+	int rc = fp_db_begin(db, &err);
+	if (rc == 0)
+		rc = apply_rows(db, &job->who, &job->res, "import", job, &s->stopping, &rep, &err);
+	json_t *report = report_json(&rep, &job->res);
+	if (rc == 0 && !job->dry_run)
+		rc = fp_audit_append(db, &job->who, "import.apply", obj, NULL, report, &err);
+	if (rc == 0 && !job->dry_run)
+		rc = fp_db_commit(db, &err);
+	fp_db_rollback(db); /* a dry run, or a failure, leaves nothing behind */
+	char *rtext = json_dumps(report, JSON_COMPACT);
+	fp_time_rfc3339(fp_now_s(), now);
+	if (fp_db_run(db, NULL, NULL,
+		      "UPDATE imports SET status = ?, finished_at = ?, report = ?, error = ? WHERE "
+		      "id = ?",
+		      "ssssi", rc ? "failed" : "succeeded", now, rc ? NULL : rtext,
+		      rc ? err.msg : NULL, job->id))
+		fp_log(FP_LOG_ERROR, "cannot record import result", "import_id=%" PRId64, job->id);
+	fp_log(rc ? FP_LOG_WARN : FP_LOG_INFO, "import finished",
+	       "import_id=%" PRId64 " status=%s created=%" PRId64 " updated=%" PRId64
+	       " unchanged=%" PRId64 " rejected=%zu dry_run=%d",
+	       job->id, rc ? "failed" : "succeeded", rep.created, rep.updated, rep.unchanged,
+	       job->res.n_rejects, job->dry_run);
+	free(rtext);
+	json_decref(report);
+	fp_db_pool_put(s->pool, db);
+	atomic_store(&job->finished, 1);
+	return NULL;
+}
+
+static void reap_finished(struct fp_server *s, int all)
+{
+	pthread_mutex_lock(&s->jobs_mu);
+	struct fp_import_job **pp = &s->jobs;
+	while (*pp) {
+		struct fp_import_job *j = *pp;
+		if (all || atomic_load(&j->finished)) {
+			*pp = j->next;
+			pthread_mutex_unlock(&s->jobs_mu);
+			pthread_join(j->thread, NULL);
+			fp_import_result_free(&j->res);
+			free(j);
+			pthread_mutex_lock(&s->jobs_mu);
+			pp = &s->jobs;
+			continue;
+		}
+		pp = &j->next;
+	}
+	pthread_mutex_unlock(&s->jobs_mu);
+}
+
+void fp_imports_shutdown(struct fp_server *s)
+{
+	reap_finished(s, 1);
+}
+
+int fp_imports_recover(struct fp_server *s, struct fp_err *err)
+{
+	fp_db *db = fp_db_pool_get(s->pool);
+	int rc = fp_db_run(db, err, NULL,
+			   "UPDATE imports SET status = 'failed', error = 'the server stopped during "
+			   "the import; nothing was applied' WHERE status IN ('queued', 'running')",
+			   NULL);
+	fp_db_pool_put(s->pool, db);
+	return rc;
+}
+
+static json_t *import_json(struct fp_server *s, fp_stmt *st)
+{
+	int64_t id = fp_stmt_col_int(st, 0);
+	const char *status = fp_stmt_col_text(st, 2);
+	const char *rep = fp_stmt_col_text(st, 7);
+	json_t *report = rep ? json_loads(rep, 0, NULL) : NULL;
+	json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s?,s:s?}", "id", (json_int_t)id, "format",
+			      fp_stmt_col_text(st, 1), "status", status, "dry_run",
+			      (int)fp_stmt_col_int(st, 3), "created_by", fp_stmt_col_text(st, 4),
+			      "created_at", fp_stmt_col_text(st, 5), "finished_at",
+			      fp_stmt_col_text(st, 6), "error", fp_stmt_col_text(st, 8));
+	json_object_set_new(o, "report", report ? report : json_null());
+	long done = 0, total = -1;
+	if (report) {
+		total = (long)json_integer_value(json_object_get(report, "rows"));
+		done = total;
+	}
+	pthread_mutex_lock(&s->jobs_mu);
+	for (struct fp_import_job *j = s->jobs; j; j = j->next)
+		if (j->id == id && !report) {
+			done = atomic_load(&j->done);
+			total = j->total;
+		}
+	pthread_mutex_unlock(&s->jobs_mu);
+	json_object_set_new(o, "progress",
+			    total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total",
+						   (json_int_t)total)
+				       : json_null());
+	return o;
+}
+
+#define IMPORT_COLS                                                                                \
+	"id, format, status, dry_run, created_by, created_at, finished_at, report, error"
+
+static int bool_param(struct fp_req *r, const char *name, int *out)
+{
+	const char *v = fp_req_query(r, name);
+	*out = 0;
+	if (!v)
+		return 0;
+	if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+		*out = 1;
+		return 0;
+	}
+	if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		return 0;
+	fp_reply_error(r, 400, "invalid", "%s must be true or false", name);
+	return -1;
+}
+
+void fp_api_import_create(struct fp_req *r)
+{
+	static const char *const q[] = {"format", "dry_run", NULL};
+	if (fp_req_only_query(r, q))
+		return;
+	const char *fname = fp_req_query(r, "format");
+	enum fp_import_format fmt;
+	int dry = 0;
+	if (!fname || fp_import_format_parse(fname, &fmt)) {
+		fp_reply_error(r, 400, "invalid",
+			       "format: one of csv, json, nmap, dnsmasq, dhcpd, mdm is required");
+		return;
+	}
+	if (bool_param(r, "dry_run", &dry))
+		return;
+	if (!r->body_len) {
+		fp_reply_error(r, 400, "invalid", "the request body must hold the file to import");
+		return;
+	}
+	struct fp_err err = {0};
+	struct fp_import_job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		fp_reply_error(r, 500, "out_of_memory", "out of memory");
+		return;
+	}
+	if (fp_import_parse(fmt, r->body, r->body_len, r->srv->oui, &job->res, &err)) {
+		free(job);
+		fp_reply_err(r, &err);
+		return;
+	}
+	char now[32], actor[160];
+	fp_time_rfc3339(fp_now_s(), now);
+	fp_actor_name(&r->who, actor);
+	int64_t id = 0;
+	if (fp_db_run(r->db, &err, &id,
+		      "INSERT INTO imports (format, status, dry_run, created_by, created_at) VALUES "
+		      "(?, 'queued', ?, ?, ?) RETURNING id",
+		      "siss", fp_import_format_name(fmt), (int64_t)dry, actor, now)) {
+		fp_import_result_free(&job->res);
+		free(job);
+		fp_reply_err(r, &err);
+		return;
+	}
+	job->id = id;
+	job->srv = r->srv;
+	job->who = r->who;
+	job->dry_run = dry;
+	job->total = (long)job->res.n_rows;
+	reap_finished(r->srv, 0);
+	pthread_mutex_lock(&r->srv->jobs_mu);
+	int trc = pthread_create(&job->thread, NULL, worker, job);
+	if (trc == 0) {
+		job->next = r->srv->jobs;
+		r->srv->jobs = job;
+	}
+	pthread_mutex_unlock(&r->srv->jobs_mu);
+	if (trc) {
+		if (fp_db_run(r->db, NULL, NULL,
+			      "UPDATE imports SET status = 'failed', error = 'cannot start a worker' "
+			      "WHERE id = ?",
+			      "i", id))
+			fp_log(FP_LOG_ERROR, "cannot record import failure", "import_id=%" PRId64, id);
+		fp_import_result_free(&job->res);
+		free(job);
+		fp_reply_error(r, 503, "unavailable", "cannot start the import; try again");
+		return;
+	}
+	fp_stmt *st = NULL;
+	if (fp_db_prepare(r->db, "SELECT " IMPORT_COLS " FROM imports WHERE id = ?", &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_stmt_int(st, 1, id);
+	if (fp_stmt_step(st, &err) == FP_DB_ROW)
+		fp_reply(r, 202, import_json(r->srv, st));
+	else
+		fp_reply_err(r, &err);
+	fp_stmt_finalize(st);
+	snprintf(r->extra_header, sizeof(r->extra_header), "Location: /api/v1/imports/%" PRId64, id);
+}
+
+void fp_api_imports_list(struct fp_req *r)
+{
+	static const char *const q[] = {"page", "per_page", NULL};
+	int64_t page, per_page, total = 0;
+	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
+		return;
+	struct fp_err err = {0};
+	fp_stmt *st = NULL;
+	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM imports", NULL) ||
+	    fp_db_prepare(r->db,
+			  "SELECT " IMPORT_COLS " FROM imports ORDER BY id DESC LIMIT ? OFFSET ?",
+			  &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_stmt_int(st, 1, per_page);
+	fp_stmt_int(st, 2, (page - 1) * per_page);
+	json_t *arr = json_array();
+	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
+		json_array_append_new(arr, import_json(r->srv, st));
+	fp_stmt_finalize(st);
+	fp_reply(r, 200,
+		 json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
+			   (json_int_t)page, "per_page", (json_int_t)per_page));
+}
+
+void fp_api_import_get(struct fp_req *r)
+{
+	int64_t id;
+	if (fp_req_id(r, 0, &id))
+		return;
+	struct fp_err err = {0};
+	fp_stmt *st = NULL;
+	if (fp_db_prepare(r->db, "SELECT " IMPORT_COLS " FROM imports WHERE id = ?", &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_stmt_int(st, 1, id);
+	int rc = fp_stmt_step(st, &err);
+	if (rc == FP_DB_ROW)
+		fp_reply(r, 200, import_json(r->srv, st));
+	else if (rc == FP_DB_DONE)
+		fp_reply_error(r, 404, "not_found", "no import with id %" PRId64, id);
+	else
+		fp_reply_err(r, &err);
+	fp_stmt_finalize(st);
+}
+
+/* ---- the demo fleet ---- */
+
+struct demo_model {
+	const char *manufacturer, *model, *platform, *mech, *exposure, *crit, *tag;
+	const char *const fw[4];
+};
+
+static const struct demo_model demo_models[] = {
+	{"TP-Link", "archer-c7", "linux", "vendor-web", "internet", "high", "router",
+	 {"1.1.6", "1.1.9", "1.2.0", "1.2.1"}},
+	{"Netgear", "r7000", "linux", "vendor-web", "internet", "high", "router",
+	 {"1.0.9.88", "1.0.11.116", "1.0.11.134", "1.0.11.134"}},
+	{"Hikvision", "ds-2cd2142fwd-i", "linux", "vendor-web", "internal", "medium", "camera",
+	 {"5.4.5", "5.5.0", "5.5.82", "5.7.3"}},
+	{"Axis", "m3045-v", "linux", "fleetpatch-agent", "internal", "medium", "camera",
+	 {"9.80.3.8", "10.12.153", "10.12.182", "11.1.66"}},
+	{"Synology", "ds920+", "linux", "vendor-cloud", "internal", "critical", "nas",
+	 {"7.1.1-42962", "7.2-64570", "7.2.1-69057", "7.2.2-72806"}},
+	{"Shelly", "plug-s", "rtos", "vendor-cloud", "isolated", "low", "plug",
+	 {"1.11.8", "1.12.1", "1.14.0", "1.14.0"}},
+	{"Samsung", "sm-g991b", "android", "mdm", "internet", "medium", "phone",
+	 {"13", "14", "14", "15"}},
+	{"Apple", "iphone14,5", "ios", "mdm", "internet", "medium", "phone",
+	 {"16.7.8", "17.5.1", "17.6.1", "18.1"}},
+};
+
+static const char *const demo_patch[] = {"2023-11-01", "2024-05-01", "2024-09-01",
+					 "2024-11-01"};
+
+int fp_demo_seed(struct fp_server *s, struct fp_err *err)
+{
+	fp_db *db = fp_db_pool_get(s->pool);
+	int64_t n = 0;
+	int rc = fp_db_run(db, err, &n, "SELECT COUNT(*) FROM devices", NULL);
+	if (rc || n > 0)
+		goto out;
+	struct fp_import_result res = {0};
+	size_t count = 64;
+	res.rows = calloc(count, sizeof(*res.rows));
+	if (!res.rows) {
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* A fixed pseudo-random walk, so every demo shows the same fleet. */
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		const struct demo_model *m = &demo_models[i % 8];
+		struct fp_device_rec *rec = &res.rows[i].rec;
+		fp_device_rec_init(rec);
+		res.rows[i].line = i + 1;
+		res.n_rows++;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s-%02zu", m->tag, i / 8 + 1);
+		rc |= fp_device_rec_set(rec, "name", buf, err);
+		snprintf(buf, sizeof(buf), "FP%08X", x);
+		rc |= fp_device_rec_set(rec, "serial", buf, err);
+		snprintf(buf, sizeof(buf), "02:00:5e:%02x:%02x:%02x", (x >> 16) & 0xff,
+			 (x >> 8) & 0xff, x & 0xff);
+		rc |= fp_device_rec_set(rec, "mac", buf, err);
+		snprintf(buf, sizeof(buf), "10.%u.%u.%u", (unsigned)(i % 8), (x >> 8) & 0xff,
+			 (unsigned)(i + 10));
+		rc |= fp_device_rec_set(rec, "ip", buf, err);
+		rc |= fp_device_rec_set(rec, "manufacturer", m->manufacturer, err);
+		rc |= fp_device_rec_set(rec, "model", m->model, err);
+		rc |= fp_device_rec_set(rec, "platform", m->platform, err);
+		rc |= fp_device_rec_set(rec, "firmware_version", m->fw[x % 4], err);
+		rc |= fp_device_rec_set(rec, "update_mechanism", m->mech, err);
+		rc |= fp_device_rec_set(rec, "exposure", m->exposure, err);
+		rc |= fp_device_rec_set(rec, "criticality", m->crit, err);
+		rc |= fp_device_rec_set(rec, "network", i % 3 ? "hq" : "branch-1", err);
+		rc |= fp_device_rec_set(rec, "owner", i % 2 ? "it-ops" : "facilities", err);
+		if (strcmp(m->platform, "android") == 0) {
+			rc |= fp_device_rec_set(rec, "os_version", m->fw[x % 4], err);
+			rc |= fp_device_rec_set(rec, "patch_level", demo_patch[(x >> 3) % 4], err);
+		}
+		if (i % 16 == 5)
+			rc |= fp_device_rec_set(rec, "eol_date", "2024-12-31", err);
+		rc |= fp_device_rec_add_tag(rec, m->tag, err);
+		if (i % 5 == 0)
+			rc |= fp_device_rec_add_tag(rec, "lab", err);
+		rc |= fp_device_rec_derive_identity(rec, err);
+	}
+	struct report rep = {0};
+	struct fp_principal sys = {.kind = FP_AUTH_NONE};
+	if (rc == 0)
+		rc = fp_db_begin(db, err);
+	if (rc == 0)
+		rc = apply_rows(db, &sys, &res, "demo", NULL, NULL, &rep, err);
+	static const char *const groups[][3] = {
+		{"cameras", "IP cameras", "tags == camera"},
+		{"internet-facing", "Reachable from the internet", "exposure == internet"},
+		{"old-archer", "Archer C7 below 1.2.0",
+		 "model == \"archer-c7\" and firmware < \"1.2.0\""},
+	};
+	char now[32];
+	fp_time_rfc3339(fp_now_s(), now);
+	for (size_t i = 0; rc == 0 && i < 3; i++) {
+		rc = fp_db_run(db, err, NULL,
+			       "INSERT INTO device_groups (name, description, filter, created_at, "
+			       "updated_at) VALUES (?, ?, ?, ?, ?)",
+			       "sssss", groups[i][0], groups[i][1], groups[i][2], now, now);
+		json_t *after = json_pack("{s:s,s:s}", "name", groups[i][0], "filter", groups[i][2]);
+		char obj[96];
+		snprintf(obj, sizeof(obj), "group:%s", groups[i][0]);
+		if (rc == 0)
+			rc = fp_audit_append(db, &sys, "group.create", obj, NULL, after, err);
+		json_decref(after);
+	}
+	if (rc == 0)
+		rc = fp_db_commit(db, err);
+	fp_db_rollback(db);
+	fp_import_result_free(&res);
+	if (rc == 0)
+		fp_log(FP_LOG_INFO, "demo fleet created", "devices=%" PRId64 " groups=3", rep.created);
+out:
+	fp_db_pool_put(s->pool, db);
+	return rc;
+}
