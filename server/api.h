@@ -16,7 +16,7 @@ int fp_filter_attr_known(const char *name);
 int fp_device_matches(const struct fp_filter *f, const struct fp_device_row *d);
 void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t static_group);
 int fp_api_finish(struct fp_req *r, int rc, struct fp_err *err, const char *action,
-		  const char *object, const json_t *before, const json_t *after);
+                  const char *object, const json_t *before, const json_t *after);
 
 /* api_system.c */
 void fp_api_health(struct fp_req *r);

@@ -10,7 +10,7 @@
 #include "audit_log.h"
 #include "fleetpatch/audit.h"
 
-#define AUDIT_PAGE_MAX 1000
+#define AUDIT_PAGE_MAX   1000
 #define AUDIT_EXPORT_MAX 50000
 
 static int seq_param(struct fp_req *r, const char *name, int64_t def, int64_t max, int64_t *out)
@@ -23,15 +23,15 @@ static int seq_param(struct fp_req *r, const char *name, int64_t def, int64_t ma
 	size_t n = strlen(v);
 	for (size_t i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9' || n > 15) {
-			fp_reply_error(r, 400, "invalid", "%s must be an integer from 0 to %" PRId64,
-				       name, max);
+			fp_reply_error(r, 400, "invalid",
+			               "%s must be an integer from 0 to %" PRId64, name, max);
 			return -1;
 		}
 		x = x * 10 + (v[i] - '0');
 	}
 	if (n == 0 || x > max) {
 		fp_reply_error(r, 400, "invalid", "%s must be an integer from 0 to %" PRId64, name,
-			       max);
+		               max);
 		return -1;
 	}
 	*out = x;
@@ -60,7 +60,8 @@ void fp_api_audit_list(struct fp_req *r)
 	fp_stmt_finalize(st);
 	json_t *o = json_pack("{s:o}", "items", arr);
 	json_object_set_new(o, "next_after",
-			    (int64_t)json_array_size(arr) == limit ? json_integer(last) : json_null());
+	                    (int64_t)json_array_size(arr) == limit ? json_integer(last)
+	                                                           : json_null());
 	fp_reply(r, 200, o);
 }
 
@@ -107,7 +108,8 @@ void fp_api_audit_export(struct fp_req *r)
 	}
 	fp_stmt_finalize(st);
 	if (n == limit)
-		snprintf(r->extra_header, sizeof(r->extra_header), "X-FP-Next-After: %" PRId64, last);
+		snprintf(r->extra_header, sizeof(r->extra_header), "X-FP-Next-After: %" PRId64,
+		         last);
 	fp_reply_raw(r, 200, "application/x-ndjson", buf ? buf : strdup(""), len);
 }
 
@@ -139,16 +141,16 @@ void fp_api_audit_verify(struct fp_req *r)
 		if (rows < 10000 || v.first_bad_seq >= 0)
 			break;
 	}
-	json_t *o = json_pack("{s:b,s:I}", "ok", v.first_bad_seq < 0, "entries",
-			      (json_int_t)v.count);
+	json_t *o =
+	    json_pack("{s:b,s:I}", "ok", v.first_bad_seq < 0, "entries", (json_int_t)v.count);
 	json_object_set_new(o, "head",
-			    head_seq ? json_pack("{s:I,s:s}", "seq", (json_int_t)head_seq, "hash",
-						 head)
-				     : json_null());
-	json_object_set_new(o, "first_bad",
-			    v.first_bad_seq >= 0 ? json_pack("{s:I,s:s}", "seq",
-							     (json_int_t)v.first_bad_seq, "reason",
-							     v.reason)
-						 : json_null());
+	                    head_seq
+	                        ? json_pack("{s:I,s:s}", "seq", (json_int_t)head_seq, "hash", head)
+	                        : json_null());
+	json_object_set_new(
+	    o, "first_bad",
+	    v.first_bad_seq >= 0
+	        ? json_pack("{s:I,s:s}", "seq", (json_int_t)v.first_bad_seq, "reason", v.reason)
+	        : json_null());
 	fp_reply(r, 200, o);
 }

@@ -17,8 +17,8 @@
 #include "fleetpatch/secret.h"
 #include "log.h"
 
-#define PASSWORD_MIN 12
-#define USERNAME_MAX 64
+#define PASSWORD_MIN   12
+#define USERNAME_MAX   64
 #define TOKEN_NAME_MAX 128
 
 static int username_valid(const char *u)
@@ -27,7 +27,8 @@ static int username_valid(const char *u)
 	if (n == 0 || n > USERNAME_MAX || !isalnum((unsigned char)u[0]))
 		return 0;
 	for (const char *p = u; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("_.-@", *p))
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+		    !strchr("_.-@", *p))
 			return 0;
 	return 1;
 }
@@ -41,7 +42,7 @@ static int password_ok(struct fp_req *r, const char *pw)
 	size_t n = strlen(pw);
 	if (n < PASSWORD_MIN || n > FP_PASSWORD_MAX) {
 		fp_reply_error(r, 400, "invalid", "password: must be %d to %d bytes long",
-			       PASSWORD_MIN, FP_PASSWORD_MAX);
+		               PASSWORD_MIN, FP_PASSWORD_MAX);
 		return 0;
 	}
 	return 1;
@@ -54,7 +55,7 @@ static int limited(struct fp_req *r, const char *key, long max, int64_t *retry)
 	fp_stmt *st = NULL;
 	int hit = 0;
 	if (fp_db_prepare(r->db, "SELECT failures, window_start FROM login_failures WHERE key = ?",
-			  &st, NULL))
+	                  &st, NULL))
 		return 0;
 	fp_stmt_text(st, 1, key);
 	if (fp_stmt_step(st, NULL) == FP_DB_ROW) {
@@ -75,14 +76,15 @@ static void count_failure(struct fp_req *r, const char *key)
 	if (fp_db_begin(r->db, NULL))
 		return;
 	int rc = fp_db_run(r->db, NULL, NULL,
-			   "DELETE FROM login_failures WHERE key = ? AND window_start <= ?", "si",
-			   key, start);
+	                   "DELETE FROM login_failures WHERE key = ? AND window_start <= ?", "si",
+	                   key, start);
 	if (rc == 0)
-		rc = fp_db_run(r->db, NULL, NULL,
-			       "INSERT INTO login_failures (key, failures, window_start) VALUES (?, "
-			       "1, ?) ON CONFLICT (key) DO UPDATE SET failures = "
-			       "login_failures.failures + 1",
-			       "si", key, now);
+		rc =
+		    fp_db_run(r->db, NULL, NULL,
+		              "INSERT INTO login_failures (key, failures, window_start) VALUES (?, "
+		              "1, ?) ON CONFLICT (key) DO UPDATE SET failures = "
+		              "login_failures.failures + 1",
+		              "si", key, now);
 	if (rc == 0)
 		rc = fp_db_commit(r->db, NULL);
 	if (rc)
@@ -90,8 +92,8 @@ static void count_failure(struct fp_req *r, const char *key)
 }
 
 static int issue_token(struct fp_req *r, int64_t user_id, const char *name, const char *kind,
-		       int64_t ttl_s, char token[FP_TOKEN_MAX], int64_t *id, int64_t *expires,
-		       struct fp_err *err)
+                       int64_t ttl_s, char token[FP_TOKEN_MAX], int64_t *id, int64_t *expires,
+                       struct fp_err *err)
 {
 	int rc = fp_token_new("fpu", token, err);
 	if (rc)
@@ -101,9 +103,11 @@ static int issue_token(struct fp_req *r, int64_t user_id, const char *name, cons
 	fp_time_rfc3339(fp_now_s(), now);
 	*expires = fp_now_s() + ttl_s;
 	return fp_db_run(r->db, err, id,
-			 "INSERT INTO api_tokens (user_id, name, kind, token_hash, created_at, "
-			 "expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-			 "isssi" "i", user_id, name, kind, hash, now, *expires);
+	                 "INSERT INTO api_tokens (user_id, name, kind, token_hash, created_at, "
+	                 "expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+	                 "isssi"
+	                 "i",
+	                 user_id, name, kind, hash, now, *expires);
 }
 
 void fp_api_login(struct fp_req *r)
@@ -115,9 +119,9 @@ void fp_api_login(struct fp_req *r)
 	const char *pw = json_string_value(json_object_get(r->json, "password"));
 	if (!user || !pw || strlen(user) > USERNAME_MAX || strlen(pw) > FP_PASSWORD_MAX) {
 		fp_reply_error(r, 400, "invalid",
-			       "username and password are required strings (at most %d and %d "
-			       "bytes)",
-			       USERNAME_MAX, FP_PASSWORD_MAX);
+		               "username and password are required strings (at most %d and %d "
+		               "bytes)",
+		               USERNAME_MAX, FP_PASSWORD_MAX);
 		return;
 	}
 	char ukey[96], ikey[96];
@@ -128,14 +132,14 @@ void fp_api_login(struct fp_req *r)
 	if (limited(r, ukey, max, &retry) || limited(r, ikey, max * 4, &retry)) {
 		snprintf(r->extra_header, sizeof(r->extra_header), "Retry-After: %" PRId64, retry);
 		fp_reply_error(r, 429, "rate_limited",
-			       "too many failed logins; try again in %" PRId64 " seconds", retry);
+		               "too many failed logins; try again in %" PRId64 " seconds", retry);
 		return;
 	}
 	fp_stmt *st = NULL;
 	struct fp_err err = {0};
 	if (fp_db_prepare(r->db,
-			  "SELECT id, password_hash, role, disabled FROM users WHERE username = ?",
-			  &st, &err)) {
+	                  "SELECT id, password_hash, role, disabled FROM users WHERE username = ?",
+	                  &st, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -170,7 +174,7 @@ void fp_api_login(struct fp_req *r)
 	char token[FP_TOKEN_MAX];
 	int64_t id, expires;
 	if (issue_token(r, uid, "login session", "session", r->srv->cfg.session_ttl_s, token, &id,
-			&expires, &err)) {
+	                &expires, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -178,8 +182,8 @@ void fp_api_login(struct fp_req *r)
 	char exp[32];
 	fp_time_rfc3339(expires, exp);
 	fp_reply(r, 200,
-		 json_pack("{s:s,s:s,s:{s:s,s:s}}", "token", token, "expires_at", exp, "user",
-			   "username", user, "role", role));
+	         json_pack("{s:s,s:s,s:{s:s,s:s}}", "token", token, "expires_at", exp, "user",
+	                   "username", user, "role", role));
 	fp_wipe(token, sizeof(token));
 }
 
@@ -189,7 +193,7 @@ void fp_api_logout(struct fp_req *r)
 	fp_time_rfc3339(fp_now_s(), now);
 	struct fp_err err = {0};
 	if (fp_db_run(r->db, &err, NULL, "UPDATE api_tokens SET revoked_at = ? WHERE id = ?", "si",
-		      now, r->who.token_id))
+	              now, r->who.token_id))
 		fp_reply_err(r, &err);
 	else
 		fp_reply(r, 200, json_pack("{s:b}", "logged_out", 1));
@@ -198,8 +202,8 @@ void fp_api_logout(struct fp_req *r)
 void fp_api_whoami(struct fp_req *r)
 {
 	fp_reply(r, 200,
-		 json_pack("{s:s,s:s,s:I}", "username", r->who.name, "role",
-			   fp_role_name(r->who.role), "token_id", (json_int_t)r->who.token_id));
+	         json_pack("{s:s,s:s,s:I}", "username", r->who.name, "role",
+	                   fp_role_name(r->who.role), "token_id", (json_int_t)r->who.token_id));
 }
 
 /* ---- users ---- */
@@ -207,9 +211,9 @@ void fp_api_whoami(struct fp_req *r)
 static json_t *user_json(fp_stmt *st)
 {
 	return json_pack("{s:s,s:s,s:b,s:s,s:s}", "username", fp_stmt_col_text(st, 0), "role",
-			 fp_stmt_col_text(st, 1), "disabled", (int)fp_stmt_col_int(st, 2),
-			 "created_at", fp_stmt_col_text(st, 3), "updated_at",
-			 fp_stmt_col_text(st, 4));
+	                 fp_stmt_col_text(st, 1), "disabled", (int)fp_stmt_col_int(st, 2),
+	                 "created_at", fp_stmt_col_text(st, 3), "updated_at",
+	                 fp_stmt_col_text(st, 4));
 }
 
 #define USER_COLS "username, role, disabled, created_at, updated_at"
@@ -237,8 +241,8 @@ void fp_api_users_list(struct fp_req *r)
 	fp_stmt *st = NULL;
 	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM users", NULL) ||
 	    fp_db_prepare(r->db,
-			  "SELECT " USER_COLS " FROM users ORDER BY username LIMIT ? OFFSET ?", &st,
-			  &err)) {
+	                  "SELECT " USER_COLS " FROM users ORDER BY username LIMIT ? OFFSET ?", &st,
+	                  &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -249,8 +253,8 @@ void fp_api_users_list(struct fp_req *r)
 		json_array_append_new(arr, user_json(st));
 	fp_stmt_finalize(st);
 	fp_reply(r, 200,
-		 json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-			   (json_int_t)page, "per_page", (json_int_t)per_page));
+	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
+	                   (json_int_t)page, "per_page", (json_int_t)per_page));
 }
 
 void fp_api_user_create(struct fp_req *r)
@@ -262,15 +266,16 @@ void fp_api_user_create(struct fp_req *r)
 	const char *role = json_string_value(json_object_get(r->json, "role"));
 	const char *pw = json_string_value(json_object_get(r->json, "password"));
 	if (!name || !username_valid(name)) {
-		fp_reply_error(r, 400, "invalid",
-			       "username: 1-%d characters of a-z 0-9 _ . - @, starting with a letter "
-			       "or digit",
-			       USERNAME_MAX);
+		fp_reply_error(
+		    r, 400, "invalid",
+		    "username: 1-%d characters of a-z 0-9 _ . - @, starting with a letter "
+		    "or digit",
+		    USERNAME_MAX);
 		return;
 	}
 	if (!role || fp_role_parse(role) == FP_ROLE_NONE) {
 		fp_reply_error(r, 400, "invalid",
-			       "role: must be one of viewer, operator, approver, admin");
+		               "role: must be one of viewer, operator, approver, admin");
 		return;
 	}
 	if (!password_ok(r, pw))
@@ -287,9 +292,9 @@ void fp_api_user_create(struct fp_req *r)
 		return;
 	}
 	int rc = fp_db_run(r->db, &err, NULL,
-			   "INSERT INTO users (username, role, password_hash, created_at, "
-			   "updated_at) VALUES (?, ?, ?, ?, ?)",
-			   "sssss", name, role, hash, now, now);
+	                   "INSERT INTO users (username, role, password_hash, created_at, "
+	                   "updated_at) VALUES (?, ?, ?, ?, ?)",
+	                   "sssss", name, role, hash, now, now);
 	if (rc == FP_EEXIST)
 		fp_err_set(&err, FP_EEXIST, "a user named '%s' already exists", name);
 	json_t *after = rc ? NULL : load_user(r, name);
@@ -324,9 +329,9 @@ static int64_t active_admins_except(struct fp_req *r, const char *name)
 {
 	int64_t n = 0;
 	if (fp_db_run(r->db, NULL, &n,
-		      "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND "
-		      "username <> ?",
-		      "s", name))
+	              "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND "
+	              "username <> ?",
+	              "s", name))
 		return 0;
 	return n;
 }
@@ -334,20 +339,22 @@ static int64_t active_admins_except(struct fp_req *r, const char *name)
 void fp_api_user_patch(struct fp_req *r)
 {
 	static const char *const fields[] = {"role", "disabled", "password", "current_password",
-					     NULL};
+	                                     NULL};
 	const char *name = r->params[0];
 	if (fp_req_only_fields(r, r->json, fields) || !may_see_user(r, name))
 		return;
-	json_t *jrole = json_object_get(r->json, "role"), *jdis = json_object_get(r->json, "disabled");
+	json_t *jrole = json_object_get(r->json, "role"),
+	       *jdis = json_object_get(r->json, "disabled");
 	json_t *jpw = json_object_get(r->json, "password");
 	int admin = r->who.role >= FP_ROLE_ADMIN;
 	if ((jrole || jdis) && !admin) {
-		fp_reply_error(r, 403, "forbidden", "only an admin may change roles or disable users");
+		fp_reply_error(r, 403, "forbidden",
+		               "only an admin may change roles or disable users");
 		return;
 	}
 	if (jrole && (!json_is_string(jrole) || fp_role_parse(json_string_value(jrole)) == 0)) {
 		fp_reply_error(r, 400, "invalid",
-			       "role: must be one of viewer, operator, approver, admin");
+		               "role: must be one of viewer, operator, approver, admin");
 		return;
 	}
 	if (jdis && !json_is_boolean(jdis)) {
@@ -365,15 +372,14 @@ void fp_api_user_patch(struct fp_req *r)
 		int ok = 0;
 		if (cur && strlen(cur) <= FP_PASSWORD_MAX &&
 		    fp_db_prepare(r->db, "SELECT password_hash FROM users WHERE username = ?", &st,
-				  NULL) == 0) {
+		                  NULL) == 0) {
 			fp_stmt_text(st, 1, name);
 			if (fp_stmt_step(st, NULL) == FP_DB_ROW)
 				ok = fp_password_verify(cur, fp_stmt_col_text(st, 0), NULL) == 0;
 			fp_stmt_finalize(st);
 		}
 		if (!ok) {
-			fp_reply_error(r, 403, "forbidden",
-				       "current_password is missing or wrong");
+			fp_reply_error(r, 403, "forbidden", "current_password is missing or wrong");
 			return;
 		}
 	}
@@ -393,34 +399,36 @@ void fp_api_user_patch(struct fp_req *r)
 		return;
 	}
 	int demote = (jrole && strcmp(json_string_value(jrole), "admin") != 0) ||
-		     (jdis && json_is_true(jdis));
+	             (jdis && json_is_true(jdis));
 	if (demote && strcmp(json_string_value(json_object_get(before, "role")), "admin") == 0 &&
 	    active_admins_except(r, name) == 0) {
 		rc = fp_err_set(&err, FP_ECONFLICT,
-				"'%s' is the last active admin; make another admin first", name);
+		                "'%s' is the last active admin; make another admin first", name);
 		goto done;
 	}
 	char now[32];
 	fp_time_rfc3339(fp_now_s(), now);
 	if (jrole)
 		rc = fp_db_run(r->db, &err, NULL,
-			       "UPDATE users SET role = ?, updated_at = ? WHERE username = ?", "sss",
-			       json_string_value(jrole), now, name);
+		               "UPDATE users SET role = ?, updated_at = ? WHERE username = ?",
+		               "sss", json_string_value(jrole), now, name);
 	if (!rc && jdis)
 		rc = fp_db_run(r->db, &err, NULL,
-			       "UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?",
-			       "iss", (int64_t)json_is_true(jdis), now, name);
+		               "UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?",
+		               "iss", (int64_t)json_is_true(jdis), now, name);
 	if (!rc && jpw) {
-		rc = fp_db_run(r->db, &err, NULL,
-			       "UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?",
-			       "sss", hash, now, name);
+		rc = fp_db_run(
+		    r->db, &err, NULL,
+		    "UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?", "sss",
+		    hash, now, name);
 		/* A new password ends every login session of that user but this one. */
 		if (!rc)
-			rc = fp_db_run(r->db, &err, NULL,
-				       "UPDATE api_tokens SET revoked_at = ? WHERE kind = 'session' "
-				       "AND revoked_at IS NULL AND id <> ? AND user_id = (SELECT id "
-				       "FROM users WHERE username = ?)",
-				       "sis", now, r->who.token_id, name);
+			rc =
+			    fp_db_run(r->db, &err, NULL,
+			              "UPDATE api_tokens SET revoked_at = ? WHERE kind = 'session' "
+			              "AND revoked_at IS NULL AND id <> ? AND user_id = (SELECT id "
+			              "FROM users WHERE username = ?)",
+			              "sis", now, r->who.token_id, name);
 	}
 	after = rc ? NULL : load_user(r, name);
 	if (after && jpw)
@@ -454,10 +462,11 @@ void fp_api_user_delete(struct fp_req *r)
 	if (strcmp(name, r->who.name) == 0)
 		rc = fp_err_set(&err, FP_ECONFLICT, "you cannot delete yourself");
 	else if (strcmp(json_string_value(json_object_get(before, "role")), "admin") == 0 &&
-		 active_admins_except(r, name) == 0)
+	         active_admins_except(r, name) == 0)
 		rc = fp_err_set(&err, FP_ECONFLICT, "'%s' is the last active admin", name);
 	else
-		rc = fp_db_run(r->db, &err, NULL, "DELETE FROM users WHERE username = ?", "s", name);
+		rc =
+		    fp_db_run(r->db, &err, NULL, "DELETE FROM users WHERE username = ?", "s", name);
 	char obj[96];
 	snprintf(obj, sizeof(obj), "user:%s", name);
 	if (fp_api_finish(r, rc, &err, "user.delete", obj, before, NULL) == 0)
@@ -472,10 +481,10 @@ static json_t *token_json(fp_stmt *st)
 	char exp[32];
 	fp_time_rfc3339(fp_stmt_col_int(st, 4), exp);
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "id",
-			 (json_int_t)fp_stmt_col_int(st, 0), "name", fp_stmt_col_text(st, 1),
-			 "kind", fp_stmt_col_text(st, 2), "username", fp_stmt_col_text(st, 3),
-			 "expires_at", exp, "created_at", fp_stmt_col_text(st, 5), "last_used_at",
-			 fp_stmt_col_text(st, 6), "revoked_at", fp_stmt_col_text(st, 7));
+	                 (json_int_t)fp_stmt_col_int(st, 0), "name", fp_stmt_col_text(st, 1),
+	                 "kind", fp_stmt_col_text(st, 2), "username", fp_stmt_col_text(st, 3),
+	                 "expires_at", exp, "created_at", fp_stmt_col_text(st, 5), "last_used_at",
+	                 fp_stmt_col_text(st, 6), "revoked_at", fp_stmt_col_text(st, 7));
 }
 
 void fp_api_tokens_list(struct fp_req *r)
@@ -488,13 +497,13 @@ void fp_api_tokens_list(struct fp_req *r)
 	struct fp_err err = {0};
 	fp_stmt *st = NULL;
 	if (fp_db_run(r->db, &err, &total,
-		      "SELECT COUNT(*) FROM api_tokens WHERE (? = 1 OR user_id = ?)", "ii",
-		      (int64_t)all, r->who.id) ||
+	              "SELECT COUNT(*) FROM api_tokens WHERE (? = 1 OR user_id = ?)", "ii",
+	              (int64_t)all, r->who.id) ||
 	    fp_db_prepare(r->db,
-			  "SELECT t.id, t.name, t.kind, u.username, t.expires_at, t.created_at, "
-			  "t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = "
-			  "t.user_id WHERE (? = 1 OR t.user_id = ?) ORDER BY t.id LIMIT ? OFFSET ?",
-			  &st, &err)) {
+	                  "SELECT t.id, t.name, t.kind, u.username, t.expires_at, t.created_at, "
+	                  "t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = "
+	                  "t.user_id WHERE (? = 1 OR t.user_id = ?) ORDER BY t.id LIMIT ? OFFSET ?",
+	                  &st, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -507,8 +516,8 @@ void fp_api_tokens_list(struct fp_req *r)
 		json_array_append_new(arr, token_json(st));
 	fp_stmt_finalize(st);
 	fp_reply(r, 200,
-		 json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-			   (json_int_t)page, "per_page", (json_int_t)per_page));
+	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
+	                   (json_int_t)page, "per_page", (json_int_t)per_page));
 }
 
 void fp_api_token_create(struct fp_req *r)
@@ -521,7 +530,7 @@ void fp_api_token_create(struct fp_req *r)
 	long max_days = r->srv->cfg.api_token_max_ttl_s / 86400;
 	if (!name || !*name || !fp_text_valid(name, TOKEN_NAME_MAX)) {
 		fp_reply_error(r, 400, "invalid", "name: a text of 1-%d bytes is required",
-			       TOKEN_NAME_MAX);
+		               TOKEN_NAME_MAX);
 		return;
 	}
 	int64_t days = 90;
@@ -529,7 +538,7 @@ void fp_api_token_create(struct fp_req *r)
 		if (!json_is_integer(jd) || json_integer_value(jd) < 1 ||
 		    json_integer_value(jd) > max_days) {
 			fp_reply_error(r, 400, "invalid",
-				       "expires_in_days: an integer from 1 to %ld", max_days);
+			               "expires_in_days: an integer from 1 to %ld", max_days);
 			return;
 		}
 		days = json_integer_value(jd);
@@ -546,7 +555,7 @@ void fp_api_token_create(struct fp_req *r)
 	fp_time_rfc3339(expires, exp);
 	snprintf(obj, sizeof(obj), "token:%" PRId64, id);
 	json_t *after = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "name", name,
-				  "username", r->who.name, "expires_at", exp);
+	                          "username", r->who.name, "expires_at", exp);
 	if (fp_api_finish(r, rc, &err, "token.create", obj, NULL, after) == 0) {
 		json_t *out = json_deep_copy(after);
 		json_object_set_new(out, "token", json_string(token));
@@ -567,8 +576,8 @@ void fp_api_token_revoke(struct fp_req *r)
 		return;
 	}
 	int64_t owner = 0;
-	int rc = fp_db_run(r->db, &err, &owner, "SELECT user_id FROM api_tokens WHERE id = ?", "i",
-			   id);
+	int rc =
+	    fp_db_run(r->db, &err, &owner, "SELECT user_id FROM api_tokens WHERE id = ?", "i", id);
 	if (rc == FP_ENOTFOUND || (rc == 0 && owner != r->who.id && r->who.role < FP_ROLE_ADMIN)) {
 		/* Someone else's token is reported as absent, not as forbidden. */
 		fp_db_rollback(r->db);
@@ -578,10 +587,11 @@ void fp_api_token_revoke(struct fp_req *r)
 	char now[32], obj[64];
 	fp_time_rfc3339(fp_now_s(), now);
 	if (rc == 0)
-		rc = fp_db_run(r->db, &err, NULL,
-			       "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS "
-			       "NULL",
-			       "si", now, id);
+		rc =
+		    fp_db_run(r->db, &err, NULL,
+		              "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS "
+		              "NULL",
+		              "si", now, id);
 	snprintf(obj, sizeof(obj), "token:%" PRId64, id);
 	json_t *after = json_pack("{s:I,s:s}", "id", (json_int_t)id, "revoked_at", now);
 	if (fp_api_finish(r, rc, &err, "token.revoke", obj, NULL, after) == 0)

@@ -18,15 +18,15 @@
 #include "log.h"
 #include "store_devices.h"
 
-#define AUTH_CLOCK_SKEW_S 300
+#define AUTH_CLOCK_SKEW_S       300
 #define LAST_SEEN_GRANULARITY_S 60
 
 /* Fields a device may report about itself; the rest belong to operators. */
 static const char *const device_reported[] = {
-	"manufacturer", "model",    "hw_revision", "firmware_version", "firmware",
-	"platform",     "os_version", "patch_level", "update_mechanism", "ip",
-	"mac",          "hostname", "components",  "attributes",       "serial",
-	NULL};
+    "manufacturer",     "model",      "hw_revision", "firmware_version",
+    "firmware",         "platform",   "os_version",  "patch_level",
+    "update_mechanism", "ip",         "mac",         "hostname",
+    "components",       "attributes", "serial",      NULL};
 
 static int only_reported(struct fp_req *r, const json_t *inv)
 {
@@ -40,7 +40,7 @@ static int only_reported(struct fp_req *r, const json_t *inv)
 				ok = 1;
 		if (!ok) {
 			fp_reply_error(r, 400, "invalid",
-				       "inventory: '%.64s' is not a field a device reports", k);
+			               "inventory: '%.64s' is not a field a device reports", k);
 			return -1;
 		}
 	}
@@ -63,7 +63,7 @@ void fp_api_device_auth(struct fp_req *r)
 	const char *sig = fp_req_header(r, "X-FP-Signature");
 	if (!sig || strlen(sig) > 1024) {
 		fp_reply_error(r, 401, "unauthorized",
-			       "X-FP-Signature: the body must be signed with the device's key");
+		               "X-FP-Signature: the body must be signed with the device's key");
 		goto out;
 	}
 	if (!r->body || memchr(r->body, '\0', r->body_len)) {
@@ -77,7 +77,7 @@ void fp_api_device_auth(struct fp_req *r)
 		goto out;
 	}
 	static const char *const fields[] = {"identity", "public_key", "timestamp", "inventory",
-					     NULL};
+	                                     NULL};
 	if (fp_req_only_fields(r, r->json, fields))
 		goto out;
 	const char *identity = json_string_value(json_object_get(r->json, "identity"));
@@ -86,8 +86,8 @@ void fp_api_device_auth(struct fp_req *r)
 	json_t *jinv = json_object_get(r->json, "inventory");
 	if (!identity || !pem || !json_is_integer(jts)) {
 		fp_reply_error(r, 400, "invalid",
-			       "identity (string), public_key (PEM string) and timestamp (unix "
-			       "seconds) are required");
+		               "identity (string), public_key (PEM string) and timestamp (unix "
+		               "seconds) are required");
 		goto out;
 	}
 	char type[16], fpr[FP_SHA256_HEX_LEN + 1];
@@ -102,9 +102,10 @@ void fp_api_device_auth(struct fp_req *r)
 	int64_t ts = json_integer_value(jts), skew = ts - fp_now_s();
 	if (skew > AUTH_CLOCK_SKEW_S || skew < -AUTH_CLOCK_SKEW_S) {
 		fp_reply_error(r, 401, "unauthorized",
-			       "timestamp is %" PRId64 " s away from the server's clock (at most %d "
-			       "allowed); fix the device's time",
-			       skew, AUTH_CLOCK_SKEW_S);
+		               "timestamp is %" PRId64
+		               " s away from the server's clock (at most %d "
+		               "allowed); fix the device's time",
+		               skew, AUTH_CLOCK_SKEW_S);
 		goto out;
 	}
 	if (fp_device_rec_set(&inv, "identity", identity, &err)) {
@@ -112,7 +113,7 @@ void fp_api_device_auth(struct fp_req *r)
 		goto out;
 	}
 	if (jinv && (!json_is_object(jinv) || only_reported(r, jinv) ||
-		     fp_device_rec_from_json(&inv, jinv, NULL, &err))) {
+	             fp_device_rec_from_json(&inv, jinv, NULL, &err))) {
 		if (!r->status)
 			fp_reply_err(r, &err);
 		goto out;
@@ -144,15 +145,16 @@ void fp_api_device_auth(struct fp_req *r)
 		int key_match = key_known && strcmp(d.pubkey_fp, fpr) == 0;
 		if (strcmp(d.status, FP_DEVSTAT_REJECTED) == 0) {
 			fp_db_rollback(r->db);
-			fp_reply_error(r, 403, "forbidden", "this device was rejected by an operator");
+			fp_reply_error(r, 403, "forbidden",
+			               "this device was rejected by an operator");
 			goto out;
 		}
 		if (key_known && !key_match) {
 			fp_db_rollback(r->db);
-			fp_log(FP_LOG_WARN, "device key mismatch", "device_id=%" PRId64 " client=%s",
-			       d.id, r->client);
+			fp_log(FP_LOG_WARN, "device key mismatch",
+			       "device_id=%" PRId64 " client=%s", d.id, r->client);
 			fp_reply_error(r, 403, "forbidden",
-				       "this identity is registered with a different key");
+			               "this identity is registered with a different key");
 			goto out;
 		}
 		if (!key_known) {
@@ -193,22 +195,22 @@ void fp_api_device_auth(struct fp_req *r)
 	}
 	if (strcmp(d.status, FP_DEVSTAT_ACCEPTED) != 0) {
 		fp_reply(r, 202,
-			 json_pack("{s:s,s:I,s:s}", "status", d.status, "device_id",
-				   (json_int_t)d.id, "message",
-				   "waiting for an operator to accept this device"));
+		         json_pack("{s:s,s:I,s:s}", "status", d.status, "device_id",
+		                   (json_int_t)d.id, "message",
+		                   "waiting for an operator to accept this device"));
 		goto out;
 	}
 	char token[192], exp[32];
 	if (fp_device_token_issue(r->srv, d.id, d.auth_epoch, r->srv->cfg.device_token_ttl_s, token,
-				  sizeof(token))) {
+	                          sizeof(token))) {
 		fp_reply_error(r, 500, "internal", "cannot issue a device token");
 		goto out;
 	}
 	fp_time_rfc3339(fp_now_s() + r->srv->cfg.device_token_ttl_s, exp);
 	fp_reply(r, 200,
-		 json_pack("{s:s,s:s,s:I,s:s,s:I}", "status", d.status, "token", token,
-			   "device_id", (json_int_t)d.id, "expires_at", exp, "poll_interval_s",
-			   (json_int_t)r->srv->cfg.poll_interval_s));
+	         json_pack("{s:s,s:s,s:I,s:s,s:I}", "status", d.status, "token", token, "device_id",
+	                   (json_int_t)d.id, "expires_at", exp, "poll_interval_s",
+	                   (json_int_t)r->srv->cfg.poll_interval_s));
 out:
 	json_decref(before);
 	json_decref(after);
@@ -227,19 +229,19 @@ void fp_api_device_checkin(struct fp_req *r)
 	 */
 	int64_t now = fp_now_s(), last = 0;
 	if (fp_db_run(r->db, NULL, &last, "SELECT last_checkin FROM devices WHERE id = ?", "i",
-		      r->who.id) == 0 &&
+	              r->who.id) == 0 &&
 	    now - last >= LAST_SEEN_GRANULARITY_S) {
 		char ts[32];
 		fp_time_rfc3339(now, ts);
 		if (fp_db_run(r->db, NULL, NULL,
-			      "UPDATE devices SET last_checkin = ?, last_seen = ? WHERE id = ?", "isi",
-			      now, ts, r->who.id))
+		              "UPDATE devices SET last_checkin = ?, last_seen = ? WHERE id = ?",
+		              "isi", now, ts, r->who.id))
 			fp_log(FP_LOG_WARN, "cannot record check-in", "device_id=%" PRId64,
 			       r->who.id);
 	}
 	fp_reply(r, 200,
-		 json_pack("{s:I,s:n}", "poll_interval_s", (json_int_t)r->srv->cfg.poll_interval_s,
-			   "assignment"));
+	         json_pack("{s:I,s:n}", "poll_interval_s", (json_int_t)r->srv->cfg.poll_interval_s,
+	                   "assignment"));
 }
 
 void fp_api_device_inventory(struct fp_req *r)
@@ -285,8 +287,8 @@ void fp_api_device_inventory(struct fp_req *r)
 		fp_db_rollback(r->db);
 		fp_reply_err(r, &err);
 	} else {
-		fp_reply(r, 200, json_pack("{s:I,s:b}", "device_id", (json_int_t)d.id, "changed",
-					   changed));
+		fp_reply(r, 200,
+		         json_pack("{s:I,s:b}", "device_id", (json_int_t)d.id, "changed", changed));
 	}
 	json_decref(before);
 	json_decref(after);

@@ -16,8 +16,8 @@
 #include "store_devices.h"
 
 /* Fields only the server sets; a client may echo them back and they are ignored. */
-const char *const fp_device_readonly[] = {"id",	 "status",    "source", "first_seen",
-					  "last_seen", "key_fingerprint", NULL};
+const char *const fp_device_readonly[] = {"id",        "status",          "source", "first_seen",
+                                          "last_seen", "key_fingerprint", NULL};
 
 /* -------- listing -------- */
 
@@ -118,7 +118,7 @@ static int cmp_items(const void *a, const void *b, void *arg)
 }
 
 static const char *const version_sorted[] = {"firmware_version", "os_version", "hw_revision",
-					     "patch_level", NULL};
+                                             "patch_level", NULL};
 
 /*
  * Lists devices for GET /devices and GET /groups/{name}/devices. Filtering
@@ -153,12 +153,12 @@ void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t sta
 		} else if (fp_device_field_lookup(fname) >= 0) {
 			c.sort_field = fp_device_field_name(fp_device_field_lookup(fname));
 		} else if (strcmp(fname, "status") == 0 || strcmp(fname, "last_seen") == 0 ||
-			   strcmp(fname, "first_seen") == 0 || strcmp(fname, "source") == 0) {
+		           strcmp(fname, "first_seen") == 0 || strcmp(fname, "source") == 0) {
 			c.sort_field = fname;
 		} else {
-			fp_reply_error(r, 400, "invalid",
-				       "sort: '%.64s' is not a device field (prefix - for descending)",
-				       fname);
+			fp_reply_error(
+			    r, 400, "invalid",
+			    "sort: '%.64s' is not a device field (prefix - for descending)", fname);
 			goto out;
 		}
 		for (const char *const *v = version_sorted; c.sort_field && *v; v++)
@@ -170,9 +170,9 @@ void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t sta
 	int rc;
 	if (static_group > 0)
 		rc = fp_store_device_each(r->db,
-					  "WHERE id IN (SELECT device_id FROM group_members WHERE "
-					  "group_id = ?)",
-					  static_group, collect, &c, &err);
+		                          "WHERE id IN (SELECT device_id FROM group_members WHERE "
+		                          "group_id = ?)",
+		                          static_group, collect, &c, &err);
 	else
 		rc = fp_store_device_each(r->db, NULL, 0, collect, &c, &err);
 	if (rc) {
@@ -185,8 +185,8 @@ void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t sta
 	for (size_t i = start; i < c.n && i < start + (size_t)per_page; i++)
 		json_array_append(arr, c.items[i].obj);
 	fp_reply(r, 200,
-		 json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)c.n, "page",
-			   (json_int_t)page, "per_page", (json_int_t)per_page));
+	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)c.n, "page",
+	                   (json_int_t)page, "per_page", (json_int_t)per_page));
 out:
 	for (size_t i = 0; i < c.n; i++)
 		json_decref(c.items[i].obj);
@@ -229,7 +229,7 @@ void fp_api_device_get(struct fp_req *r)
 
 /* Commits a change with its audit entry, or rolls it back and replies the error. */
 int fp_api_finish(struct fp_req *r, int rc, struct fp_err *err, const char *action,
-		  const char *object, const json_t *before, const json_t *after)
+                  const char *object, const json_t *before, const json_t *after)
 {
 	if (rc == 0)
 		rc = fp_audit_append(r->db, &r->who, action, object, before, after, err);
@@ -269,7 +269,7 @@ void fp_api_device_create(struct fp_req *r)
 		goto out;
 	}
 	snprintf(d.status, sizeof(d.status), "%s",
-		 pem ? FP_DEVSTAT_PREAUTHORIZED : FP_DEVSTAT_DISCOVERED);
+	         pem ? FP_DEVSTAT_PREAUTHORIZED : FP_DEVSTAT_DISCOVERED);
 	snprintf(d.source, sizeof(d.source), "manual");
 	fp_time_rfc3339(fp_now_s(), d.first_seen);
 	if (fp_db_begin(r->db, &err)) {
@@ -281,7 +281,7 @@ void fp_api_device_create(struct fp_req *r)
 	snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
 	after = rc ? NULL : fp_device_row_json(&d);
 	if (fp_api_finish(r, rc, &err, pem ? "device.preauthorize" : "device.create", obj, NULL,
-			  after))
+	                  after))
 		goto out;
 	fp_reply(r, 201, json_incref(after));
 	goto out;
@@ -388,9 +388,10 @@ static void decide(struct fp_req *r, int accept)
 	if (accept && !d.pubkey) {
 		fp_db_rollback(r->db);
 		fp_reply_error(r, 409, "conflict",
-			       "device %" PRId64 " has no key yet: it can be accepted once its agent "
-			       "asks to enrol, or pre-authorised with its public key",
-			       d.id);
+		               "device %" PRId64
+		               " has no key yet: it can be accepted once its agent "
+		               "asks to enrol, or pre-authorised with its public key",
+		               d.id);
 		goto out;
 	}
 	if (accept && strcmp(d.status, FP_DEVSTAT_ACCEPTED) == 0) {
@@ -399,7 +400,7 @@ static void decide(struct fp_req *r, int accept)
 		goto out;
 	}
 	snprintf(d.status, sizeof(d.status), "%s",
-		 accept ? FP_DEVSTAT_ACCEPTED : FP_DEVSTAT_REJECTED);
+	         accept ? FP_DEVSTAT_ACCEPTED : FP_DEVSTAT_REJECTED);
 	/* A new epoch invalidates every device token issued before. */
 	d.auth_epoch++;
 	rc = fp_store_device_update(r->db, &d, &err);
@@ -407,7 +408,7 @@ static void decide(struct fp_req *r, int accept)
 	char obj[64];
 	snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
 	if (fp_api_finish(r, rc, &err, accept ? "device.accept" : "device.reject", obj, before,
-			  after) == 0)
+	                  after) == 0)
 		fp_reply(r, 200, json_incref(after));
 out:
 	json_decref(before);

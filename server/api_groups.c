@@ -14,8 +14,8 @@
 #include "fleetpatch/filter.h"
 #include "store_devices.h"
 
-#define GROUP_NAME_MAX 64
-#define GROUP_DESC_MAX 1024
+#define GROUP_NAME_MAX         64
+#define GROUP_DESC_MAX         1024
 #define GROUP_MEMBERS_PER_CALL 10000
 
 static int name_valid(const char *n)
@@ -49,9 +49,9 @@ static int load_group(struct fp_req *r, const char *name, struct group *g)
 	fp_stmt *st = NULL;
 	struct fp_err err = {0};
 	if (fp_db_prepare(r->db,
-			  "SELECT id, name, description, filter, created_at, updated_at FROM "
-			  "device_groups WHERE name = ?",
-			  &st, &err)) {
+	                  "SELECT id, name, description, filter, created_at, updated_at FROM "
+	                  "device_groups WHERE name = ?",
+	                  &st, &err)) {
 		fp_reply_err(r, &err);
 		return -1;
 	}
@@ -80,8 +80,8 @@ static int load_group(struct fp_req *r, const char *name, struct group *g)
 static json_t *group_json(const struct group *g)
 {
 	return json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s}", "name", g->name, "type",
-			 g->filter ? "dynamic" : "static", "description", g->description, "filter",
-			 g->filter, "created_at", g->created_at, "updated_at", g->updated_at);
+	                 g->filter ? "dynamic" : "static", "description", g->description, "filter",
+	                 g->filter, "created_at", g->created_at, "updated_at", g->updated_at);
 }
 
 struct count_ctx {
@@ -101,8 +101,8 @@ static int64_t member_count(struct fp_req *r, const struct group *g)
 {
 	int64_t n = 0;
 	if (!g->filter) {
-		if (fp_db_run(r->db, NULL, &n, "SELECT COUNT(*) FROM group_members WHERE group_id = ?",
-			      "i", g->id))
+		if (fp_db_run(r->db, NULL, &n,
+		              "SELECT COUNT(*) FROM group_members WHERE group_id = ?", "i", g->id))
 			return -1;
 		return n;
 	}
@@ -143,9 +143,9 @@ void fp_api_groups_list(struct fp_req *r)
 	fp_stmt *st = NULL;
 	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM device_groups", NULL) ||
 	    fp_db_prepare(r->db,
-			  "SELECT id, name, description, filter, created_at, updated_at FROM "
-			  "device_groups ORDER BY name LIMIT ? OFFSET ?",
-			  &st, &err)) {
+	                  "SELECT id, name, description, filter, created_at, updated_at FROM "
+	                  "device_groups ORDER BY name LIMIT ? OFFSET ?",
+	                  &st, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -163,8 +163,8 @@ void fp_api_groups_list(struct fp_req *r)
 	}
 	fp_stmt_finalize(st);
 	fp_reply(r, 200,
-		 json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-			   (json_int_t)page, "per_page", (json_int_t)per_page));
+	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
+	                   (json_int_t)page, "per_page", (json_int_t)per_page));
 }
 
 void fp_api_group_create(struct fp_req *r)
@@ -177,16 +177,16 @@ void fp_api_group_create(struct fp_req *r)
 	json_t *jf = json_object_get(r->json, "filter");
 	if (!name || !name_valid(name)) {
 		fp_reply_error(r, 400, "invalid",
-			       "name: 1-%d characters of A-Z a-z 0-9 _ . -, starting with a letter "
-			       "or digit",
-			       GROUP_NAME_MAX);
+		               "name: 1-%d characters of A-Z a-z 0-9 _ . -, starting with a letter "
+		               "or digit",
+		               GROUP_NAME_MAX);
 		return;
 	}
 	const char *desc = "";
-	if (jdesc && (!json_is_string(jdesc) ||
-		      !fp_text_valid(json_string_value(jdesc), GROUP_DESC_MAX))) {
+	if (jdesc &&
+	    (!json_is_string(jdesc) || !fp_text_valid(json_string_value(jdesc), GROUP_DESC_MAX))) {
 		fp_reply_error(r, 400, "invalid", "description: text of at most %d bytes",
-			       GROUP_DESC_MAX);
+		               GROUP_DESC_MAX);
 		return;
 	}
 	if (jdesc)
@@ -203,9 +203,9 @@ void fp_api_group_create(struct fp_req *r)
 		return;
 	}
 	int rc = fp_db_run(r->db, &err, NULL,
-			   "INSERT INTO device_groups (name, description, filter, created_at, "
-			   "updated_at) VALUES (?, ?, ?, ?, ?)",
-			   "sssss", name, desc, filter, now, now);
+	                   "INSERT INTO device_groups (name, description, filter, created_at, "
+	                   "updated_at) VALUES (?, ?, ?, ?, ?)",
+	                   "sssss", name, desc, filter, now, now);
 	if (rc == FP_EEXIST)
 		fp_err_set(&err, FP_EEXIST, "a group named '%s' already exists", name);
 	struct group g = {0};
@@ -240,10 +240,10 @@ void fp_api_group_patch(struct fp_req *r)
 		return;
 	json_t *jdesc = json_object_get(r->json, "description");
 	json_t *jf = json_object_get(r->json, "filter");
-	if (jdesc && (!json_is_string(jdesc) ||
-		      !fp_text_valid(json_string_value(jdesc), GROUP_DESC_MAX))) {
+	if (jdesc &&
+	    (!json_is_string(jdesc) || !fp_text_valid(json_string_value(jdesc), GROUP_DESC_MAX))) {
 		fp_reply_error(r, 400, "invalid", "description: text of at most %d bytes",
-			       GROUP_DESC_MAX);
+		               GROUP_DESC_MAX);
 		return;
 	}
 	struct fp_err err = {0};
@@ -261,9 +261,9 @@ void fp_api_group_patch(struct fp_req *r)
 	if (jf && !g.filter) {
 		fp_db_rollback(r->db);
 		fp_reply_error(r, 409, "conflict",
-			       "'%s' is a static group; its members are set explicitly, not by a "
-			       "filter",
-			       g.name);
+		               "'%s' is a static group; its members are set explicitly, not by a "
+		               "filter",
+		               g.name);
 		goto out;
 	}
 	if (jf && !(filter = check_filter(r, jf))) {
@@ -281,9 +281,9 @@ void fp_api_group_patch(struct fp_req *r)
 	}
 	fp_time_rfc3339(fp_now_s(), g.updated_at);
 	int rc = fp_db_run(r->db, &err, NULL,
-			   "UPDATE device_groups SET description = ?, filter = ?, updated_at = ? "
-			   "WHERE id = ?",
-			   "sssi", g.description, g.filter, g.updated_at, g.id);
+	                   "UPDATE device_groups SET description = ?, filter = ?, updated_at = ? "
+	                   "WHERE id = ?",
+	                   "sssi", g.description, g.filter, g.updated_at, g.id);
 	after = group_json(&g);
 	char obj[96];
 	snprintf(obj, sizeof(obj), "group:%s", g.name);
@@ -339,14 +339,15 @@ void fp_api_group_members_add(struct fp_req *r)
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > GROUP_MEMBERS_PER_CALL) {
 		fp_reply_error(r, 400, "invalid", "device_ids: an array of 1 to %d device ids",
-			       GROUP_MEMBERS_PER_CALL);
+		               GROUP_MEMBERS_PER_CALL);
 		return;
 	}
 	size_t i;
 	json_t *v;
 	json_array_foreach(ids, i, v) if (!json_is_integer(v) || json_integer_value(v) <= 0)
 	{
-		fp_reply_error(r, 400, "invalid", "device_ids[%zu]: expected a positive integer", i);
+		fp_reply_error(r, 400, "invalid", "device_ids[%zu]: expected a positive integer",
+		               i);
 		return;
 	}
 	struct fp_err err = {0};
@@ -363,24 +364,25 @@ void fp_api_group_members_add(struct fp_req *r)
 	int64_t added = 0;
 	if (g.filter) {
 		rc = fp_err_set(&err, FP_ECONFLICT,
-				"'%s' is a dynamic group; its members follow its filter", g.name);
+		                "'%s' is a dynamic group; its members follow its filter", g.name);
 		goto done;
 	}
 	json_array_foreach(ids, i, v)
 	{
 		int64_t id = json_integer_value(v), exists = 0;
-		rc = fp_db_run(r->db, &err, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?", "i",
-			       id);
+		rc = fp_db_run(r->db, &err, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?",
+		               "i", id);
 		if (rc == 0 && !exists)
 			rc = fp_err_set(&err, FP_ENOTFOUND,
-					"device_ids[%zu]: no device with id %" PRId64
-					"; nothing was added",
-					i, id);
+			                "device_ids[%zu]: no device with id %" PRId64
+			                "; nothing was added",
+			                i, id);
 		if (rc == 0)
-			rc = fp_db_run(r->db, &err, NULL,
-				       "INSERT INTO group_members (group_id, device_id) VALUES (?, ?) "
-				       "ON CONFLICT DO NOTHING",
-				       "ii", g.id, id);
+			rc = fp_db_run(
+			    r->db, &err, NULL,
+			    "INSERT INTO group_members (group_id, device_id) VALUES (?, ?) "
+			    "ON CONFLICT DO NOTHING",
+			    "ii", g.id, id);
 		if (rc)
 			break;
 		added += fp_db_changes(r->db);
@@ -391,8 +393,8 @@ done:;
 	json_t *after = json_pack("{s:O}", "added_device_ids", ids);
 	if (fp_api_finish(r, rc, &err, "group.members_add", obj, NULL, after) == 0)
 		fp_reply(r, 200,
-			 json_pack("{s:s,s:I,s:I}", "group", g.name, "added", (json_int_t)added,
-				   "device_count", (json_int_t)member_count(r, &g)));
+		         json_pack("{s:s,s:I,s:I}", "group", g.name, "added", (json_int_t)added,
+		                   "device_count", (json_int_t)member_count(r, &g)));
 	json_decref(after);
 	group_free(&g);
 }
@@ -413,16 +415,17 @@ void fp_api_group_member_remove(struct fp_req *r)
 		return;
 	}
 	int rc = fp_db_run(r->db, &err, NULL,
-			   "DELETE FROM group_members WHERE group_id = ? AND device_id = ?", "ii",
-			   g.id, id);
+	                   "DELETE FROM group_members WHERE group_id = ? AND device_id = ?", "ii",
+	                   g.id, id);
 	if (rc == 0 && fp_db_changes(r->db) == 0)
 		rc = fp_err_set(&err, FP_ENOTFOUND,
-				"device %" PRId64 " is not a member of group '%s'", id, g.name);
+		                "device %" PRId64 " is not a member of group '%s'", id, g.name);
 	char obj[96];
 	snprintf(obj, sizeof(obj), "group:%s", g.name);
 	json_t *before = json_pack("{s:I}", "device_id", (json_int_t)id);
 	if (fp_api_finish(r, rc, &err, "group.member_remove", obj, before, NULL) == 0)
-		fp_reply(r, 200, json_pack("{s:s,s:I}", "group", g.name, "removed", (json_int_t)id));
+		fp_reply(r, 200,
+		         json_pack("{s:s,s:I}", "group", g.name, "removed", (json_int_t)id));
 	json_decref(before);
 	group_free(&g);
 }

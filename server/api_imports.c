@@ -39,14 +39,14 @@ struct report {
 
 /* Applies parsed rows in the caller's transaction. */
 static int apply_rows(fp_db *db, const struct fp_principal *who, struct fp_import_result *res,
-		      const char *source, struct fp_import_job *job, atomic_int *stop,
-		      struct report *rep, struct fp_err *err)
+                      const char *source, struct fp_import_job *job, atomic_int *stop,
+                      struct report *rep, struct fp_err *err)
 {
 	for (size_t i = 0; i < res->n_rows; i++) {
 		if (stop && atomic_load(stop))
 			return fp_err_set(err, FP_EIO,
-					  "the server shut down during the import; nothing was "
-					  "applied");
+			                  "the server shut down during the import; nothing was "
+			                  "applied");
 		struct fp_device_rec *rec = &res->rows[i].rec;
 		struct fp_device_row d;
 		char obj[64];
@@ -63,8 +63,8 @@ static int apply_rows(fp_db *db, const struct fp_principal *who, struct fp_impor
 			json_t *after = rc ? NULL : fp_device_row_json(&d);
 			snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
 			if (rc == 0)
-				rc = fp_audit_append(db, who, "device.import_create", obj, NULL, after,
-						     err);
+				rc = fp_audit_append(db, who, "device.import_create", obj, NULL,
+				                     after, err);
 			json_decref(after);
 			if (rc == 0)
 				rep->created++;
@@ -79,7 +79,7 @@ static int apply_rows(fp_db *db, const struct fp_principal *who, struct fp_impor
 				rc = fp_store_device_update(db, &d, err);
 				if (rc == 0)
 					rc = fp_audit_append(db, who, "device.import_update", obj,
-							     before, after, err);
+					                     before, after, err);
 				if (rc == 0)
 					rep->updated++;
 			}
@@ -87,7 +87,8 @@ static int apply_rows(fp_db *db, const struct fp_principal *who, struct fp_impor
 			json_decref(after);
 		}
 		if (rc && err && !err->msg[0])
-			fp_err_set(err, rc, "row at line %zu could not be stored", res->rows[i].line);
+			fp_err_set(err, rc, "row at line %zu could not be stored",
+			           res->rows[i].line);
 		fp_device_row_free(&d);
 		if (rc)
 			return rc;
@@ -102,11 +103,11 @@ static json_t *report_json(const struct report *rep, const struct fp_import_resu
 	json_t *rej = json_array();
 	for (size_t i = 0; i < res->n_rejects; i++)
 		json_array_append_new(rej, json_pack("{s:I,s:s}", "line",
-						     (json_int_t)res->rejects[i].line, "reason",
-						     res->rejects[i].reason));
+		                                     (json_int_t)res->rejects[i].line, "reason",
+		                                     res->rejects[i].reason));
 	return json_pack("{s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)res->n_rows, "created",
-			 (json_int_t)rep->created, "updated", (json_int_t)rep->updated,
-			 "unchanged", (json_int_t)rep->unchanged, "rejected", rej);
+	                 (json_int_t)rep->created, "updated", (json_int_t)rep->updated, "unchanged",
+	                 (json_int_t)rep->unchanged, "rejected", rej);
 }
 
 static void *worker(void *arg)
@@ -119,7 +120,7 @@ static void *worker(void *arg)
 	char now[32], obj[64];
 	snprintf(obj, sizeof(obj), "import:%" PRId64, job->id);
 	if (fp_db_run(db, NULL, NULL, "UPDATE imports SET status = 'running' WHERE id = ?", "i",
-		      job->id))
+	              job->id))
 		fp_log(FP_LOG_WARN, "cannot mark import running", "import_id=%" PRId64, job->id);
 	int rc = fp_db_begin(db, &err);
 	if (rc == 0)
@@ -133,10 +134,10 @@ static void *worker(void *arg)
 	char *rtext = json_dumps(report, JSON_COMPACT);
 	fp_time_rfc3339(fp_now_s(), now);
 	if (fp_db_run(db, NULL, NULL,
-		      "UPDATE imports SET status = ?, finished_at = ?, report = ?, error = ? WHERE "
-		      "id = ?",
-		      "ssssi", rc ? "failed" : "succeeded", now, rc ? NULL : rtext,
-		      rc ? err.msg : NULL, job->id))
+	              "UPDATE imports SET status = ?, finished_at = ?, report = ?, error = ? WHERE "
+	              "id = ?",
+	              "ssssi", rc ? "failed" : "succeeded", now, rc ? NULL : rtext,
+	              rc ? err.msg : NULL, job->id))
 		fp_log(FP_LOG_ERROR, "cannot record import result", "import_id=%" PRId64, job->id);
 	fp_log(rc ? FP_LOG_WARN : FP_LOG_INFO, "import finished",
 	       "import_id=%" PRId64 " status=%s created=%" PRId64 " updated=%" PRId64
@@ -179,10 +180,11 @@ void fp_imports_shutdown(struct fp_server *s)
 int fp_imports_recover(struct fp_server *s, struct fp_err *err)
 {
 	fp_db *db = fp_db_pool_get(s->pool);
-	int rc = fp_db_run(db, err, NULL,
-			   "UPDATE imports SET status = 'failed', error = 'the server stopped during "
-			   "the import; nothing was applied' WHERE status IN ('queued', 'running')",
-			   NULL);
+	int rc =
+	    fp_db_run(db, err, NULL,
+	              "UPDATE imports SET status = 'failed', error = 'the server stopped during "
+	              "the import; nothing was applied' WHERE status IN ('queued', 'running')",
+	              NULL);
 	fp_db_pool_put(s->pool, db);
 	return rc;
 }
@@ -194,10 +196,10 @@ static json_t *import_json(struct fp_server *s, fp_stmt *st)
 	const char *rep = fp_stmt_col_text(st, 7);
 	json_t *report = rep ? json_loads(rep, 0, NULL) : NULL;
 	json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s?,s:s?}", "id", (json_int_t)id, "format",
-			      fp_stmt_col_text(st, 1), "status", status, "dry_run",
-			      (int)fp_stmt_col_int(st, 3), "created_by", fp_stmt_col_text(st, 4),
-			      "created_at", fp_stmt_col_text(st, 5), "finished_at",
-			      fp_stmt_col_text(st, 6), "error", fp_stmt_col_text(st, 8));
+	                      fp_stmt_col_text(st, 1), "status", status, "dry_run",
+	                      (int)fp_stmt_col_int(st, 3), "created_by", fp_stmt_col_text(st, 4),
+	                      "created_at", fp_stmt_col_text(st, 5), "finished_at",
+	                      fp_stmt_col_text(st, 6), "error", fp_stmt_col_text(st, 8));
 	json_object_set_new(o, "report", report ? report : json_null());
 	long done = 0, total = -1;
 	if (report) {
@@ -212,9 +214,9 @@ static json_t *import_json(struct fp_server *s, fp_stmt *st)
 		}
 	pthread_mutex_unlock(&s->jobs_mu);
 	json_object_set_new(o, "progress",
-			    total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total",
-						   (json_int_t)total)
-				       : json_null());
+	                    total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total",
+	                                           (json_int_t)total)
+	                               : json_null());
 	return o;
 }
 
@@ -247,7 +249,7 @@ void fp_api_import_create(struct fp_req *r)
 	int dry = 0;
 	if (!fname || fp_import_format_parse(fname, &fmt)) {
 		fp_reply_error(r, 400, "invalid",
-			       "format: one of csv, json, nmap, dnsmasq, dhcpd, mdm is required");
+		               "format: one of csv, json, nmap, dnsmasq, dhcpd, mdm is required");
 		return;
 	}
 	if (bool_param(r, "dry_run", &dry))
@@ -271,10 +273,11 @@ void fp_api_import_create(struct fp_req *r)
 	fp_time_rfc3339(fp_now_s(), now);
 	fp_actor_name(&r->who, actor);
 	int64_t id = 0;
-	if (fp_db_run(r->db, &err, &id,
-		      "INSERT INTO imports (format, status, dry_run, created_by, created_at) VALUES "
-		      "(?, 'queued', ?, ?, ?) RETURNING id",
-		      "siss", fp_import_format_name(fmt), (int64_t)dry, actor, now)) {
+	if (fp_db_run(
+	        r->db, &err, &id,
+	        "INSERT INTO imports (format, status, dry_run, created_by, created_at) VALUES "
+	        "(?, 'queued', ?, ?, ?) RETURNING id",
+	        "siss", fp_import_format_name(fmt), (int64_t)dry, actor, now)) {
 		fp_import_result_free(&job->res);
 		free(job);
 		fp_reply_err(r, &err);
@@ -294,11 +297,13 @@ void fp_api_import_create(struct fp_req *r)
 	}
 	pthread_mutex_unlock(&r->srv->jobs_mu);
 	if (trc) {
-		if (fp_db_run(r->db, NULL, NULL,
-			      "UPDATE imports SET status = 'failed', error = 'cannot start a worker' "
-			      "WHERE id = ?",
-			      "i", id))
-			fp_log(FP_LOG_ERROR, "cannot record import failure", "import_id=%" PRId64, id);
+		if (fp_db_run(
+		        r->db, NULL, NULL,
+		        "UPDATE imports SET status = 'failed', error = 'cannot start a worker' "
+		        "WHERE id = ?",
+		        "i", id))
+			fp_log(FP_LOG_ERROR, "cannot record import failure", "import_id=%" PRId64,
+			       id);
 		fp_import_result_free(&job->res);
 		free(job);
 		fp_reply_error(r, 503, "unavailable", "cannot start the import; try again");
@@ -315,7 +320,8 @@ void fp_api_import_create(struct fp_req *r)
 	else
 		fp_reply_err(r, &err);
 	fp_stmt_finalize(st);
-	snprintf(r->extra_header, sizeof(r->extra_header), "Location: /api/v1/imports/%" PRId64, id);
+	snprintf(r->extra_header, sizeof(r->extra_header), "Location: /api/v1/imports/%" PRId64,
+	         id);
 }
 
 void fp_api_imports_list(struct fp_req *r)
@@ -328,8 +334,8 @@ void fp_api_imports_list(struct fp_req *r)
 	fp_stmt *st = NULL;
 	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM imports", NULL) ||
 	    fp_db_prepare(r->db,
-			  "SELECT " IMPORT_COLS " FROM imports ORDER BY id DESC LIMIT ? OFFSET ?",
-			  &st, &err)) {
+	                  "SELECT " IMPORT_COLS " FROM imports ORDER BY id DESC LIMIT ? OFFSET ?",
+	                  &st, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -340,8 +346,8 @@ void fp_api_imports_list(struct fp_req *r)
 		json_array_append_new(arr, import_json(r->srv, st));
 	fp_stmt_finalize(st);
 	fp_reply(r, 200,
-		 json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-			   (json_int_t)page, "per_page", (json_int_t)per_page));
+	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
+	                   (json_int_t)page, "per_page", (json_int_t)per_page));
 }
 
 void fp_api_import_get(struct fp_req *r)
@@ -374,26 +380,73 @@ struct demo_model {
 };
 
 static const struct demo_model demo_models[] = {
-	{"TP-Link", "archer-c7", "linux", "vendor-web", "internet", "high", "router",
-	 {"1.1.6", "1.1.9", "1.2.0", "1.2.1"}},
-	{"Netgear", "r7000", "linux", "vendor-web", "internet", "high", "router",
-	 {"1.0.9.88", "1.0.11.116", "1.0.11.134", "1.0.11.134"}},
-	{"Hikvision", "ds-2cd2142fwd-i", "linux", "vendor-web", "internal", "medium", "camera",
-	 {"5.4.5", "5.5.0", "5.5.82", "5.7.3"}},
-	{"Axis", "m3045-v", "linux", "fleetpatch-agent", "internal", "medium", "camera",
-	 {"9.80.3.8", "10.12.153", "10.12.182", "11.1.66"}},
-	{"Synology", "ds920+", "linux", "vendor-cloud", "internal", "critical", "nas",
-	 {"7.1.1-42962", "7.2-64570", "7.2.1-69057", "7.2.2-72806"}},
-	{"Shelly", "plug-s", "rtos", "vendor-cloud", "isolated", "low", "plug",
-	 {"1.11.8", "1.12.1", "1.14.0", "1.14.0"}},
-	{"Samsung", "sm-g991b", "android", "mdm", "internet", "medium", "phone",
-	 {"13", "14", "14", "15"}},
-	{"Apple", "iphone14,5", "ios", "mdm", "internet", "medium", "phone",
-	 {"16.7.8", "17.5.1", "17.6.1", "18.1"}},
+    {"TP-Link",
+     "archer-c7",
+     "linux",
+     "vendor-web",
+     "internet",
+     "high",
+     "router",
+     {"1.1.6", "1.1.9", "1.2.0", "1.2.1"}},
+    {"Netgear",
+     "r7000",
+     "linux",
+     "vendor-web",
+     "internet",
+     "high",
+     "router",
+     {"1.0.9.88", "1.0.11.116", "1.0.11.134", "1.0.11.134"}},
+    {"Hikvision",
+     "ds-2cd2142fwd-i",
+     "linux",
+     "vendor-web",
+     "internal",
+     "medium",
+     "camera",
+     {"5.4.5", "5.5.0", "5.5.82", "5.7.3"}},
+    {"Axis",
+     "m3045-v",
+     "linux",
+     "fleetpatch-agent",
+     "internal",
+     "medium",
+     "camera",
+     {"9.80.3.8", "10.12.153", "10.12.182", "11.1.66"}},
+    {"Synology",
+     "ds920+",
+     "linux",
+     "vendor-cloud",
+     "internal",
+     "critical",
+     "nas",
+     {"7.1.1-42962", "7.2-64570", "7.2.1-69057", "7.2.2-72806"}},
+    {"Shelly",
+     "plug-s",
+     "rtos",
+     "vendor-cloud",
+     "isolated",
+     "low",
+     "plug",
+     {"1.11.8", "1.12.1", "1.14.0", "1.14.0"}},
+    {"Samsung",
+     "sm-g991b",
+     "android",
+     "mdm",
+     "internet",
+     "medium",
+     "phone",
+     {"13", "14", "14", "15"}},
+    {"Apple",
+     "iphone14,5",
+     "ios",
+     "mdm",
+     "internet",
+     "medium",
+     "phone",
+     {"16.7.8", "17.5.1", "17.6.1", "18.1"}},
 };
 
-static const char *const demo_patch[] = {"2023-11-01", "2024-05-01", "2024-09-01",
-					 "2024-11-01"};
+static const char *const demo_patch[] = {"2023-11-01", "2024-05-01", "2024-09-01", "2024-11-01"};
 
 int fp_demo_seed(struct fp_server *s, struct fp_err *err)
 {
@@ -426,10 +479,10 @@ int fp_demo_seed(struct fp_server *s, struct fp_err *err)
 		snprintf(buf, sizeof(buf), "FP%08X", x);
 		rc |= fp_device_rec_set(rec, "serial", buf, err);
 		snprintf(buf, sizeof(buf), "02:00:5e:%02x:%02x:%02x", (x >> 16) & 0xff,
-			 (x >> 8) & 0xff, x & 0xff);
+		         (x >> 8) & 0xff, x & 0xff);
 		rc |= fp_device_rec_set(rec, "mac", buf, err);
 		snprintf(buf, sizeof(buf), "10.%u.%u.%u", (unsigned)(i % 8), (x >> 8) & 0xff,
-			 (unsigned)(i + 10));
+		         (unsigned)(i + 10));
 		rc |= fp_device_rec_set(rec, "ip", buf, err);
 		rc |= fp_device_rec_set(rec, "manufacturer", m->manufacturer, err);
 		rc |= fp_device_rec_set(rec, "model", m->model, err);
@@ -458,19 +511,20 @@ int fp_demo_seed(struct fp_server *s, struct fp_err *err)
 	if (rc == 0)
 		rc = apply_rows(db, &sys, &res, "demo", NULL, NULL, &rep, err);
 	static const char *const groups[][3] = {
-		{"cameras", "IP cameras", "tags == camera"},
-		{"internet-facing", "Reachable from the internet", "exposure == internet"},
-		{"old-archer", "Archer C7 below 1.2.0",
-		 "model == \"archer-c7\" and firmware < \"1.2.0\""},
+	    {"cameras", "IP cameras", "tags == camera"},
+	    {"internet-facing", "Reachable from the internet", "exposure == internet"},
+	    {"old-archer", "Archer C7 below 1.2.0",
+	     "model == \"archer-c7\" and firmware < \"1.2.0\""},
 	};
 	char now[32];
 	fp_time_rfc3339(fp_now_s(), now);
 	for (size_t i = 0; rc == 0 && i < 3; i++) {
 		rc = fp_db_run(db, err, NULL,
-			       "INSERT INTO device_groups (name, description, filter, created_at, "
-			       "updated_at) VALUES (?, ?, ?, ?, ?)",
-			       "sssss", groups[i][0], groups[i][1], groups[i][2], now, now);
-		json_t *after = json_pack("{s:s,s:s}", "name", groups[i][0], "filter", groups[i][2]);
+		               "INSERT INTO device_groups (name, description, filter, created_at, "
+		               "updated_at) VALUES (?, ?, ?, ?, ?)",
+		               "sssss", groups[i][0], groups[i][1], groups[i][2], now, now);
+		json_t *after =
+		    json_pack("{s:s,s:s}", "name", groups[i][0], "filter", groups[i][2]);
 		char obj[96];
 		snprintf(obj, sizeof(obj), "group:%s", groups[i][0]);
 		if (rc == 0)
@@ -482,7 +536,8 @@ int fp_demo_seed(struct fp_server *s, struct fp_err *err)
 	fp_db_rollback(db);
 	fp_import_result_free(&res);
 	if (rc == 0)
-		fp_log(FP_LOG_INFO, "demo fleet created", "devices=%" PRId64 " groups=3", rep.created);
+		fp_log(FP_LOG_INFO, "demo fleet created", "devices=%" PRId64 " groups=3",
+		       rep.created);
 out:
 	fp_db_pool_put(s->pool, db);
 	return rc;

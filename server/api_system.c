@@ -13,10 +13,10 @@ void fp_api_health(struct fp_req *r)
 	int64_t v = 0;
 	int db_ok = fp_db_run(r->db, NULL, &v, "SELECT version FROM schema_version", NULL) == 0;
 	fp_reply(r, db_ok ? 200 : 503,
-		 json_pack("{s:s,s:s,s:s,s:I,s:I}", "status", db_ok ? "ok" : "unavailable",
-			   "version", FLEETPATCH_VERSION, "database", db_ok ? "ok" : "unavailable",
-			   "schema_version", (json_int_t)v, "uptime_s",
-			   (json_int_t)(fp_now_s() - r->srv->started_at)));
+	         json_pack("{s:s,s:s,s:s,s:I,s:I}", "status", db_ok ? "ok" : "unavailable",
+	                   "version", FLEETPATCH_VERSION, "database", db_ok ? "ok" : "unavailable",
+	                   "schema_version", (json_int_t)v, "uptime_s",
+	                   (json_int_t)(fp_now_s() - r->srv->started_at)));
 }
 
 void fp_api_metrics(struct fp_req *r)

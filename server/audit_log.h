@@ -10,7 +10,7 @@
 
 /* Prepares a statement over entries with seq > after_seq, in order, at most limit. */
 int fp_audit_row_stmt(fp_db *db, int64_t after_seq, int64_t limit, fp_stmt **out,
-		      struct fp_err *err) FP_WUR;
+                      struct fp_err *err) FP_WUR;
 /* The entry of the current row, in the export format (caller owns). */
 json_t *fp_audit_row_json(fp_stmt *st);
 

@@ -12,11 +12,11 @@
 #include "log.h"
 #include "server.h"
 
-#define USER_TOKEN_MAX 128
+#define USER_TOKEN_MAX          128
 #define LAST_USED_GRANULARITY_S 60
 
 int fp_auth_user_token(struct fp_server *s, fp_db *db, const char *token, struct fp_principal *who,
-		       struct fp_err *err)
+                       struct fp_err *err)
 {
 	(void)s;
 	if (strlen(token) > USER_TOKEN_MAX || strncmp(token, "fpu_", 4) != 0)
@@ -24,11 +24,12 @@ int fp_auth_user_token(struct fp_server *s, fp_db *db, const char *token, struct
 	char hash[FP_SHA256_HEX_LEN + 1];
 	fp_sha256_hex(token, strlen(token), hash);
 	fp_stmt *st = NULL;
-	int rc = fp_db_prepare(db,
-			       "SELECT t.id, t.user_id, t.expires_at, t.revoked_at, u.username, "
-			       "u.role, u.disabled, t.last_used_at FROM api_tokens t JOIN users u ON "
-			       "u.id = t.user_id WHERE t.token_hash = ?",
-			       &st, err);
+	int rc =
+	    fp_db_prepare(db,
+	                  "SELECT t.id, t.user_id, t.expires_at, t.revoked_at, u.username, "
+	                  "u.role, u.disabled, t.last_used_at FROM api_tokens t JOIN users u ON "
+	                  "u.id = t.user_id WHERE t.token_hash = ?",
+	                  &st, err);
 	if (rc)
 		return rc;
 	fp_stmt_text(st, 1, hash);
@@ -66,8 +67,9 @@ int fp_auth_user_token(struct fp_server *s, fp_db *db, const char *token, struct
 	st = NULL;
 	rc = 0;
 	/* Recording last use once a minute keeps reads from turning into writes. */
-	if (stale && fp_db_run(db, NULL, NULL, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
-			       "si", nowtxt, who->token_id))
+	if (stale &&
+	    fp_db_run(db, NULL, NULL, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", "si",
+	              nowtxt, who->token_id))
 		fp_log(FP_LOG_WARN, "cannot record token use", "token_id=%" PRId64, who->token_id);
 out:
 	fp_stmt_finalize(st);
@@ -83,11 +85,11 @@ static void device_mac(struct fp_server *s, const char *payload, char out[65])
 }
 
 int fp_device_token_issue(struct fp_server *s, int64_t device_id, int64_t epoch, int64_t ttl_s,
-			  char *out, size_t outsz)
+                          char *out, size_t outsz)
 {
 	char payload[96], mac[65];
 	snprintf(payload, sizeof(payload), "fpd_%" PRId64 "_%" PRId64 "_%" PRId64, device_id, epoch,
-		 fp_now_s() + ttl_s);
+	         fp_now_s() + ttl_s);
 	device_mac(s, payload, mac);
 	int n = snprintf(out, outsz, "%s_%s", payload, mac);
 	return n > 0 && (size_t)n < outsz ? 0 : FP_ETOOBIG;
@@ -107,14 +109,13 @@ static int parse_i64(const char **p, int64_t *out)
 }
 
 int fp_auth_device_token(struct fp_server *s, fp_db *db, const char *token,
-			 struct fp_principal *who, struct fp_err *err)
+                         struct fp_principal *who, struct fp_err *err)
 {
 	if (strlen(token) > 160 || strncmp(token, "fpd_", 4) != 0)
 		return fp_err_set(err, FP_EAUTH, "the token is not a fleetpatch device token");
 	const char *p = token + 4;
 	int64_t id, epoch, exp;
-	if (parse_i64(&p, &id) || parse_i64(&p, &epoch) || parse_i64(&p, &exp) ||
-	    strlen(p) != 64)
+	if (parse_i64(&p, &id) || parse_i64(&p, &epoch) || parse_i64(&p, &exp) || strlen(p) != 64)
 		return fp_err_set(err, FP_EAUTH, "the device token is malformed");
 	char payload[96], mac[65];
 	size_t plen = (size_t)(p - 1 - token);
@@ -126,10 +127,11 @@ int fp_auth_device_token(struct fp_server *s, fp_db *db, const char *token,
 	if (!fp_ct_equal(mac, p, 64))
 		return fp_err_set(err, FP_EAUTH, "the device token is not valid");
 	if (exp <= fp_now_s())
-		return fp_err_set(err, FP_EAUTH, "the device token has expired; authenticate again");
+		return fp_err_set(err, FP_EAUTH,
+		                  "the device token has expired; authenticate again");
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(db, "SELECT status, auth_epoch, identity FROM devices WHERE id = ?",
-			       &st, err);
+	                       &st, err);
 	if (rc)
 		return rc;
 	fp_stmt_int(st, 1, id);
@@ -156,7 +158,7 @@ int fp_server_secret(struct fp_server *s, struct fp_err *err)
 	fp_db *db = fp_db_pool_get(s->pool);
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(db, "SELECT value FROM settings WHERE key = 'device_token_key'", &st,
-			       err);
+	                       err);
 	if (rc)
 		goto out;
 	rc = fp_stmt_step(st, err);
@@ -179,8 +181,9 @@ int fp_server_secret(struct fp_server *s, struct fp_err *err)
 	char hex[65];
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", s->device_key[i]);
-	rc = fp_db_run(db, err, NULL,
-		       "INSERT INTO settings (key, value) VALUES ('device_token_key', ?)", "s", hex);
+	rc =
+	    fp_db_run(db, err, NULL,
+	              "INSERT INTO settings (key, value) VALUES ('device_token_key', ?)", "s", hex);
 	fp_wipe(hex, sizeof(hex));
 out:
 	fp_stmt_finalize(st);
@@ -204,9 +207,9 @@ int fp_bootstrap_admin(struct fp_server *s, struct fp_err *err)
 		goto out;
 	fp_time_rfc3339(fp_now_s(), now);
 	if ((rc = fp_db_run(db, err, NULL,
-			    "INSERT INTO users (username, role, password_hash, created_at, "
-			    "updated_at) VALUES ('admin', 'admin', ?, ?, ?)",
-			    "sss", hash, now, now)))
+	                    "INSERT INTO users (username, role, password_hash, created_at, "
+	                    "updated_at) VALUES ('admin', 'admin', ?, ?, ?)",
+	                    "sss", hash, now, now)))
 		goto out;
 	struct fp_principal sys = {.kind = FP_AUTH_NONE};
 	json_t *after = json_pack("{s:s,s:s}", "username", "admin", "role", "admin");
@@ -218,12 +221,12 @@ int fp_bootstrap_admin(struct fp_server *s, struct fp_err *err)
 		goto out;
 	/* The one time the password is shown; it is stored only as a scrypt hash. */
 	fprintf(stderr,
-		"\n  fleetpatchd: created the first administrator\n"
-		"    username: admin\n"
-		"    password: %s\n"
-		"  This password is shown once. Log in with 'fleetpatch login' and change it\n"
-		"  with 'fleetpatch user passwd admin'.\n\n",
-		pw);
+	        "\n  fleetpatchd: created the first administrator\n"
+	        "    username: admin\n"
+	        "    password: %s\n"
+	        "  This password is shown once. Log in with 'fleetpatch login' and change it\n"
+	        "  with 'fleetpatch user passwd admin'.\n\n",
+	        pw);
 	fp_log(FP_LOG_INFO, "created first administrator", "username=admin");
 out:
 	fp_wipe(pw, sizeof(pw));

@@ -29,11 +29,11 @@ void fp_config_defaults(struct fp_config *c)
 }
 
 static int set_str(char *dst, size_t n, const char *key, const char *v, int line,
-		   struct fp_err *err)
+                   struct fp_err *err)
 {
 	if (strlen(v) >= n)
 		return fp_err_set(err, FP_EINVAL, "config: line %d: %s is longer than %zu bytes",
-				  line, key, n - 1);
+		                  line, key, n - 1);
 	snprintf(dst, n, "%s", v);
 	return 0;
 }
@@ -53,7 +53,7 @@ int fp_config_listen(struct fp_config *c, const char *v, struct fp_err *err)
 	long port;
 	if (alen == 0 || alen >= sizeof(c->listen_addr) || fp_conf_long(colon + 1, 1, 65535, &port))
 		return fp_err_set(err, FP_EINVAL, "listen: '%.64s' is not ADDR:PORT (port 1-65535)",
-				  v);
+		                  v);
 	memcpy(c->listen_addr, a, alen);
 	c->listen_addr[alen] = '\0';
 	c->listen_port = (int)port;
@@ -69,21 +69,21 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 		long *dst;
 		long min, max;
 	} nums[] = {
-		{"session_ttl_seconds", &c->session_ttl_s, 60, 30L * 86400},
-		{"api_token_max_ttl_seconds", &c->api_token_max_ttl_s, 60, 10L * 365 * 86400},
-		{"device_token_ttl_seconds", &c->device_token_ttl_s, 60, 86400},
-		{"login_max_failures", &c->login_max_failures, 1, 1000},
-		{"login_window_seconds", &c->login_window_s, 1, 86400},
-		{"poll_interval_seconds", &c->poll_interval_s, 5, 7 * 86400},
-		{"max_body_bytes", &c->max_body_bytes, 1024, 64L << 20},
+	    {"session_ttl_seconds", &c->session_ttl_s, 60, 30L * 86400},
+	    {"api_token_max_ttl_seconds", &c->api_token_max_ttl_s, 60, 10L * 365 * 86400},
+	    {"device_token_ttl_seconds", &c->device_token_ttl_s, 60, 86400},
+	    {"login_max_failures", &c->login_max_failures, 1, 1000},
+	    {"login_window_seconds", &c->login_window_s, 1, 86400},
+	    {"poll_interval_seconds", &c->poll_interval_s, 5, 7 * 86400},
+	    {"max_body_bytes", &c->max_body_bytes, 1024, 64L << 20},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)
 			continue;
 		if (fp_conf_long(v, nums[i].min, nums[i].max, &n))
 			return fp_err_set(err, FP_EINVAL,
-					  "config: line %d: %s must be an integer from %ld to %ld",
-					  line, key, nums[i].min, nums[i].max);
+			                  "config: line %d: %s must be an integer from %ld to %ld",
+			                  line, key, nums[i].min, nums[i].max);
 		*nums[i].dst = n;
 		return 0;
 	}
@@ -100,24 +100,24 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	if (strcmp(key, "threads") == 0) {
 		if (fp_conf_long(v, 1, 64, &n))
 			return fp_err_set(err, FP_EINVAL, "config: line %d: threads must be 1-64",
-					  line);
+			                  line);
 		c->threads = (int)n;
 		return 0;
 	}
 	if (strcmp(key, "allow_insecure_http") == 0) {
 		if (fp_conf_bool(v, &c->allow_insecure_http))
-			return fp_err_set(err, FP_EINVAL,
-					  "config: line %d: allow_insecure_http must be true or false",
-					  line);
+			return fp_err_set(
+			    err, FP_EINVAL,
+			    "config: line %d: allow_insecure_http must be true or false", line);
 		return 0;
 	}
 	if (strcmp(key, "log_level") == 0) {
 		enum fp_log_level l;
 		if (fp_log_level_parse(v, &l))
 			return fp_err_set(err, FP_EINVAL,
-					  "config: line %d: log_level must be debug, info, warn or "
-					  "error",
-					  line);
+			                  "config: line %d: log_level must be debug, info, warn or "
+			                  "error",
+			                  line);
 		return set_str(c->log_level, sizeof(c->log_level), key, v, line, err);
 	}
 	return fp_err_set(err, FP_EINVAL, "config: line %d: unknown setting '%s'", line, key);

@@ -70,8 +70,8 @@ void fp_db_close(fp_db *db)
 int fp_db_begin(fp_db *db, struct fp_err *err)
 {
 	/* SQLite's IMMEDIATE takes the write lock now; PostgreSQL ignores the word. */
-	int rc = fp_db_exec(db, strcmp(db->ops->name, "sqlite") == 0 ? "BEGIN IMMEDIATE" : "BEGIN",
-			    err);
+	int rc =
+	    fp_db_exec(db, strcmp(db->ops->name, "sqlite") == 0 ? "BEGIN IMMEDIATE" : "BEGIN", err);
 	if (rc == 0)
 		db->in_tx = 1;
 	return rc;

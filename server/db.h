@@ -26,7 +26,8 @@ struct fp_db_ops {
 	int (*bind_int64)(fp_stmt *st, int idx, int64_t v);
 	int (*step)(fp_stmt *st, struct fp_err *err); /* FP_DB_ROW, FP_DB_DONE or <0 */
 	int (*reset)(fp_stmt *st);
-	const char *(*col_text)(fp_stmt *st, int col); /* NULL for SQL NULL; valid until next step */
+	const char *(*col_text)(fp_stmt *st,
+	                        int col); /* NULL for SQL NULL; valid until next step */
 	int64_t (*col_int64)(fp_stmt *st, int col);
 	int (*col_is_null)(fp_stmt *st, int col);
 	void (*finalize)(fp_stmt *st);
@@ -73,8 +74,8 @@ int fp_db_changes(fp_db *db);
  * integer into *out (out may be NULL). Returns FP_ENOTFOUND when a row was
  * wanted and none came.
  */
-int fp_db_run(fp_db *db, struct fp_err *err, int64_t *out, const char *sql, const char *fmt, ...)
-	FP_WUR;
+int fp_db_run(fp_db *db, struct fp_err *err, int64_t *out, const char *sql, const char *fmt,
+              ...) FP_WUR;
 
 /* A fixed pool of connections shared by the server's threads. */
 struct fp_db_pool;

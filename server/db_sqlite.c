@@ -25,7 +25,7 @@ static int sq_prepare(fp_db *db, const char *sql, fp_stmt **out, struct fp_err *
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	if (sqlite3_prepare_v2(d->h, sql, -1, &s->st, NULL) != SQLITE_OK) {
 		fp_err_set(err, FP_EIO, "database: cannot prepare statement: %s",
-			   sqlite3_errmsg(d->h));
+		           sqlite3_errmsg(d->h));
 		free(s);
 		return FP_EIO;
 	}
@@ -37,7 +37,7 @@ static int sq_prepare(fp_db *db, const char *sql, fp_stmt **out, struct fp_err *
 static int sq_bind_text(fp_stmt *st, int idx, const char *v)
 {
 	int rc = v ? sqlite3_bind_text(st->st, idx, v, -1, SQLITE_TRANSIENT)
-		   : sqlite3_bind_null(st->st, idx);
+	           : sqlite3_bind_null(st->st, idx);
 	return rc == SQLITE_OK ? 0 : FP_EIO;
 }
 
@@ -56,7 +56,7 @@ static int sq_step(fp_stmt *st, struct fp_err *err)
 	sqlite3 *h = sqlite3_db_handle(st->st);
 	if (rc == SQLITE_CONSTRAINT)
 		return fp_err_set(err, FP_EEXIST, "database: constraint failed: %s",
-				  sqlite3_errmsg(h));
+		                  sqlite3_errmsg(h));
 	return fp_err_set(err, FP_EIO, "database: %s", sqlite3_errmsg(h));
 }
 
@@ -117,19 +117,19 @@ static void sq_close(fp_db *db)
 }
 
 static const struct fp_db_ops sqlite_ops = {
-	.name = "sqlite",
-	.prepare = sq_prepare,
-	.bind_text = sq_bind_text,
-	.bind_int64 = sq_bind_int64,
-	.step = sq_step,
-	.reset = sq_reset,
-	.col_text = sq_col_text,
-	.col_int64 = sq_col_int64,
-	.col_is_null = sq_col_is_null,
-	.finalize = sq_finalize,
-	.exec = sq_exec,
-	.changes = sq_changes,
-	.close = sq_close,
+    .name = "sqlite",
+    .prepare = sq_prepare,
+    .bind_text = sq_bind_text,
+    .bind_int64 = sq_bind_int64,
+    .step = sq_step,
+    .reset = sq_reset,
+    .col_text = sq_col_text,
+    .col_int64 = sq_col_int64,
+    .col_is_null = sq_col_is_null,
+    .finalize = sq_finalize,
+    .exec = sq_exec,
+    .changes = sq_changes,
+    .close = sq_close,
 };
 
 int fp_db_open_sqlite(const char *path, fp_db **out, struct fp_err *err)
@@ -141,7 +141,7 @@ int fp_db_open_sqlite(const char *path, fp_db **out, struct fp_err *err)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(path, &d->h, flags, NULL) != SQLITE_OK) {
 		fp_err_set(err, FP_EIO, "database: cannot open %s: %s", path,
-			   d->h ? sqlite3_errmsg(d->h) : "out of memory");
+		           d->h ? sqlite3_errmsg(d->h) : "out of memory");
 		sqlite3_close(d->h);
 		free(d);
 		return FP_EIO;
@@ -153,9 +153,9 @@ int fp_db_open_sqlite(const char *path, fp_db **out, struct fp_err *err)
 	 * commits, which a server accepts for the write throughput it buys.
 	 */
 	int rc = sq_exec(&d->base,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
-			 err);
+	                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+	                 err);
 	if (rc) {
 		sq_close(&d->base);
 		return rc;

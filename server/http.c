@@ -69,7 +69,7 @@ void fp_reply_err(struct fp_req *r, const struct fp_err *err)
 		fp_log(FP_LOG_ERROR, "request failed", "path=%s error=%s", r->path,
 		       fp_err_name(err->code));
 	fp_reply_error(r, status, fp_err_name(err->code), "%s",
-		       err->msg[0] ? err->msg : "internal error");
+	               err->msg[0] ? err->msg : "internal error");
 }
 
 const char *fp_req_query(struct fp_req *r, const char *name)
@@ -89,7 +89,7 @@ struct query_check {
 };
 
 static enum MHD_Result check_query(void *cls, enum MHD_ValueKind kind, const char *key,
-				   const char *value)
+                                   const char *value)
 {
 	(void)kind;
 	struct query_check *q = cls;
@@ -111,8 +111,9 @@ int fp_req_only_query(struct fp_req *r, const char *const *allowed)
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_query, &q);
 	if (q.bad) {
 		if (q.too_long)
-			fp_reply_error(r, 400, "invalid", "query parameter '%.64s' is longer than %d bytes",
-				       q.bad, FP_QUERY_MAX);
+			fp_reply_error(r, 400, "invalid",
+			               "query parameter '%.64s' is longer than %d bytes", q.bad,
+			               FP_QUERY_MAX);
 		else
 			fp_reply_error(r, 400, "invalid", "unknown query parameter '%.64s'", q.bad);
 		return -1;
@@ -254,8 +255,8 @@ static void route_request(struct fp_req *r)
 		r->nparams = 0;
 	}
 	if (path_matched)
-		fp_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s", r->method,
-			       r->path);
+		fp_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %.200s",
+		               r->method, r->path);
 	else
 		fp_reply_error(r, 404, "not_found", "no such endpoint: %.200s", r->path);
 }
@@ -268,19 +269,20 @@ static void authenticate(struct fp_req *r)
 	const char *h = fp_req_header(r, "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
 		fp_reply_error(r, 401, "unauthorized",
-			       "this endpoint needs 'Authorization: Bearer <token>'");
+		               "this endpoint needs 'Authorization: Bearer <token>'");
 		return;
 	}
 	struct fp_err err = {0};
-	int rc = rt->auth == FP_AUTH_USER ? fp_auth_user_token(r->srv, r->db, h + 7, &r->who, &err)
-					  : fp_auth_device_token(r->srv, r->db, h + 7, &r->who, &err);
+	int rc = rt->auth == FP_AUTH_USER
+	             ? fp_auth_user_token(r->srv, r->db, h + 7, &r->who, &err)
+	             : fp_auth_device_token(r->srv, r->db, h + 7, &r->who, &err);
 	if (rc) {
 		fp_reply_err(r, &err);
 		return;
 	}
 	if (rt->auth == FP_AUTH_USER && r->who.role < rt->min_role)
 		fp_reply_error(r, 403, "forbidden", "this needs the %s role; you are %s",
-			       fp_role_name(rt->min_role), fp_role_name(r->who.role));
+		               fp_role_name(rt->min_role), fp_role_name(r->who.role));
 }
 
 static void parse_json_body(struct fp_req *r)
@@ -300,8 +302,9 @@ static void parse_json_body(struct fp_req *r)
 	json_error_t je;
 	r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!r->json) {
-		fp_reply_error(r, 400, "invalid", "request body is not valid JSON: %s (line %d, column %d)",
-			       je.text, je.line, je.column);
+		fp_reply_error(r, 400, "invalid",
+		               "request body is not valid JSON: %s (line %d, column %d)", je.text,
+		               je.line, je.column);
 		return;
 	}
 	if (!json_is_object(r->json))
@@ -330,7 +333,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct fp_req *r)
 		if (!r->out) {
 			r->status = 500;
 			r->out = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
-					   "the handler produced no response");
+			                   "the handler produced no response");
 		}
 		char *s = json_dumps(r->out, JSON_COMPACT);
 		if (!s)
@@ -377,21 +380,22 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct fp_req *r)
 static void client_addr(struct MHD_Connection *conn, char out[64])
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, 64, "unknown");
 	if (!ci || !ci->client_addr)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, 64);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		          64);
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-			  64);
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          out, 64);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
 	(void)version;
 	struct fp_server *s = cls;
@@ -408,17 +412,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->t_start_us = fp_now_us();
 		client_addr(conn, r->client);
 		if (strlen(url) > 1024) {
-			fp_reply_error(r, 414, "too_large", "the request path is longer than 1024 bytes");
+			fp_reply_error(r, 414, "too_large",
+			               "the request path is longer than 1024 bytes");
 			return send_reply(conn, r);
 		}
 		route_request(r);
 		if (!r->route)
 			return send_reply(conn, r);
-		r->body_cap = r->route->body_max ? r->route->body_max : (size_t)s->cfg.max_body_bytes;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		r->body_cap =
+		    r->route->body_max ? r->route->body_max : (size_t)s->cfg.max_body_bytes;
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > r->body_cap) {
-			fp_reply_error(r, 413, "too_large", "the request body is larger than %zu bytes",
-				       r->body_cap);
+			fp_reply_error(r, 413, "too_large",
+			               "the request body is larger than %zu bytes", r->body_cap);
 			return send_reply(conn, r);
 		}
 		return MHD_YES;
@@ -448,7 +455,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->too_big) {
 		fp_reply_error(r, 413, "too_large", "the request body is larger than %zu bytes",
-			       r->body_cap);
+		               r->body_cap);
 		return send_reply(conn, r);
 	}
 	r->db = fp_db_pool_get(s->pool);
@@ -463,7 +470,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)conn;
@@ -515,7 +522,8 @@ int fp_http_start(struct fp_server *s, struct fp_err *err)
 {
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	int loopback = 0;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -530,15 +538,15 @@ int fp_http_start(struct fp_server *s, struct fp_err *err)
 		flags |= MHD_USE_IPv6;
 	} else {
 		return fp_err_set(err, FP_EINVAL, "listen: '%s' is not an IPv4 or IPv6 address",
-				  s->cfg.listen_addr);
+		                  s->cfg.listen_addr);
 	}
 	int tls = s->cfg.tls_cert[0] && s->cfg.tls_key[0];
 	if (!tls && !loopback && !s->cfg.allow_insecure_http)
 		return fp_err_set(err, FP_EINVAL,
-				  "refusing plain HTTP on %s, which is not a loopback address: set "
-				  "tls_cert and tls_key in the config file (or "
-				  "allow_insecure_http = true behind a TLS-terminating proxy)",
-				  s->cfg.listen_addr);
+		                  "refusing plain HTTP on %s, which is not a loopback address: set "
+		                  "tls_cert and tls_key in the config file (or "
+		                  "allow_insecure_http = true behind a TLS-terminating proxy)",
+		                  s->cfg.listen_addr);
 	char *cert = NULL, *key = NULL;
 	if (tls) {
 		if (!(cert = slurp(s->cfg.tls_cert, err)) || !(key = slurp(s->cfg.tls_key, err))) {
@@ -548,25 +556,26 @@ int fp_http_start(struct fp_server *s, struct fp_err *err)
 		flags |= MHD_USE_TLS;
 	}
 	struct MHD_OptionItem opts[] = {
-		{MHD_OPTION_SOCK_ADDR, 0, &ss},
-		{MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, 10000, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
-		{tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
-		{tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
-		{MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_SOCK_ADDR, 0, &ss},
+	    {MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, 10000, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+	    {MHD_OPTION_END, 0, NULL},
 	};
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-				  MHD_OPTION_END);
+	                          MHD_OPTION_END);
 	free(cert);
 	free(key);
 	if (!s->mhd)
-		return fp_err_set(err, FP_EIO, "cannot listen on %s:%d (address in use, or bad TLS "
-					       "certificate or key)",
-				  s->cfg.listen_addr, s->cfg.listen_port);
+		return fp_err_set(err, FP_EIO,
+		                  "cannot listen on %s:%d (address in use, or bad TLS "
+		                  "certificate or key)",
+		                  s->cfg.listen_addr, s->cfg.listen_port);
 	return 0;
 }
 

@@ -70,10 +70,10 @@ void fp_log(enum fp_log_level lvl, const char *msg, const char *kvfmt, ...)
 	struct tm tm;
 	gmtime_r(&tv.tv_sec, &tm);
 	char q[256];
-	int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s msg=%s",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[lvl],
-			 fp_log_quote(msg, q, sizeof(q)));
+	int n =
+	    snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s msg=%s",
+	             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	             (int)(tv.tv_usec / 1000), level_names[lvl], fp_log_quote(msg, q, sizeof(q)));
 	if (n < 0)
 		return;
 	if (kvfmt && *kvfmt && (size_t)n < sizeof(line) - 2) {

@@ -16,7 +16,7 @@ int fp_log_enabled(enum fp_log_level lvl);
  * need quoting must be passed through fp_log_quote by the caller.
  */
 void fp_log(enum fp_log_level lvl, const char *msg, const char *kvfmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Quotes s for a key=value log line into buf (always NUL-terminated). */
 const char *fp_log_quote(const char *s, char *buf, unsigned size);

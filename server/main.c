@@ -24,24 +24,24 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fleetpatchd [options]\n"
-		"\n"
-		"The fleetpatch server: API, device endpoints and inventory.\n"
-		"\n"
-		"options:\n"
-		"  -l, --listen ADDR:PORT   address to serve (default 127.0.0.1:8080; [::1]:8080 "
-		"for IPv6)\n"
-		"  -d, --data-dir DIR       database and state (default ./fleetpatch-data)\n"
-		"  -c, --config FILE        config file (default DATA_DIR/fleetpatchd.conf if "
-		"present)\n"
-		"      --demo               create a demo fleet on an empty database\n"
-		"      --log-level LEVEL    debug, info, warn or error (default info)\n"
-		"  -h, --help               show this help\n"
-		"  -V, --version            show the version\n"
-		"\n"
-		"The config file holds the other settings (TLS, token lifetimes, limits); see\n"
-		"docs/user-guide.md. Plain HTTP is served only on loopback addresses unless\n"
-		"allow_insecure_http = true.\n");
+	        "usage: fleetpatchd [options]\n"
+	        "\n"
+	        "The fleetpatch server: API, device endpoints and inventory.\n"
+	        "\n"
+	        "options:\n"
+	        "  -l, --listen ADDR:PORT   address to serve (default 127.0.0.1:8080; [::1]:8080 "
+	        "for IPv6)\n"
+	        "  -d, --data-dir DIR       database and state (default ./fleetpatch-data)\n"
+	        "  -c, --config FILE        config file (default DATA_DIR/fleetpatchd.conf if "
+	        "present)\n"
+	        "      --demo               create a demo fleet on an empty database\n"
+	        "      --log-level LEVEL    debug, info, warn or error (default info)\n"
+	        "  -h, --help               show this help\n"
+	        "  -V, --version            show the version\n"
+	        "\n"
+	        "The config file holds the other settings (TLS, token lifetimes, limits); see\n"
+	        "docs/user-guide.md. Plain HTTP is served only on loopback addresses unless\n"
+	        "allow_insecure_http = true.\n");
 }
 
 static int load_oui(struct fp_server *s)
@@ -88,10 +88,10 @@ int main(int argc, char **argv)
 	const char *listen = NULL, *data_dir = NULL, *config = NULL, *level = NULL;
 	int demo = 0;
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},  {"data-dir", required_argument, NULL, 'd'},
-		{"config", required_argument, NULL, 'c'},  {"demo", no_argument, NULL, 'D'},
-		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, 'l'},    {"data-dir", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},    {"demo", no_argument, NULL, 'D'},
+	    {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "l:d:c:hV", opts, NULL)) != -1) {
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 
 	if (mkdir_p(s->cfg.data_dir)) {
 		fp_err_set(&err, FP_EIO, "cannot create data directory %s: %s", s->cfg.data_dir,
-			   strerror(errno));
+		           strerror(errno));
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/fleetpatch.db", s->cfg.data_dir);
@@ -183,7 +183,8 @@ int main(int argc, char **argv)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			fp_log(FP_LOG_INFO, "SIGHUP ignored; restart to apply configuration", "%s", "");
+			fp_log(FP_LOG_INFO, "SIGHUP ignored; restart to apply configuration", "%s",
+			       "");
 			continue;
 		}
 		break;

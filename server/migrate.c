@@ -11,78 +11,78 @@
 #include <stdio.h>
 
 static const char *const migrations[] = {
-	/* 1: operators, devices, groups, imports, audit log. */
-	"CREATE TABLE users ("
-	" id INTEGER PRIMARY KEY,"
-	" username TEXT NOT NULL UNIQUE,"
-	" role TEXT NOT NULL,"
-	" password_hash TEXT NOT NULL,"
-	" disabled INTEGER NOT NULL DEFAULT 0,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE TABLE api_tokens ("
-	" id INTEGER PRIMARY KEY,"
-	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	" name TEXT NOT NULL,"
-	" kind TEXT NOT NULL,"
-	" token_hash TEXT NOT NULL UNIQUE,"
-	" created_at TEXT NOT NULL,"
-	" expires_at INTEGER NOT NULL,"
-	" last_used_at TEXT,"
-	" revoked_at TEXT);"
-	"CREATE TABLE login_failures ("
-	" key TEXT PRIMARY KEY,"
-	" failures INTEGER NOT NULL,"
-	" window_start INTEGER NOT NULL);"
-	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE devices ("
-	" id INTEGER PRIMARY KEY,"
-	" identity TEXT NOT NULL UNIQUE,"
-	" status TEXT NOT NULL,"
-	" source TEXT NOT NULL,"
-	" pubkey TEXT,"
-	" pubkey_fingerprint TEXT,"
-	" auth_epoch INTEGER NOT NULL DEFAULT 0,"
-	" record TEXT NOT NULL,"
-	" name TEXT, model TEXT, firmware_version TEXT, ip TEXT, mac TEXT, serial TEXT,"
-	" first_seen TEXT NOT NULL,"
-	" last_seen TEXT,"
-	" last_checkin INTEGER NOT NULL DEFAULT 0,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE INDEX devices_mac ON devices(mac);"
-	"CREATE INDEX devices_serial ON devices(serial);"
-	"CREATE INDEX devices_status ON devices(status);"
-	"CREATE TABLE device_groups ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" description TEXT NOT NULL DEFAULT '',"
-	" filter TEXT,"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL);"
-	"CREATE TABLE group_members ("
-	" group_id INTEGER NOT NULL REFERENCES device_groups(id) ON DELETE CASCADE,"
-	" device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
-	" PRIMARY KEY (group_id, device_id));"
-	"CREATE TABLE imports ("
-	" id INTEGER PRIMARY KEY,"
-	" format TEXT NOT NULL,"
-	" status TEXT NOT NULL,"
-	" dry_run INTEGER NOT NULL,"
-	" created_by TEXT NOT NULL,"
-	" created_at TEXT NOT NULL,"
-	" finished_at TEXT,"
-	" report TEXT,"
-	" error TEXT);"
-	"CREATE TABLE audit_log ("
-	" seq INTEGER PRIMARY KEY,"
-	" ts TEXT NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" action TEXT NOT NULL,"
-	" object TEXT NOT NULL,"
-	" before_json TEXT,"
-	" after_json TEXT,"
-	" prev_hash TEXT NOT NULL,"
-	" hash TEXT NOT NULL);",
+    /* 1: operators, devices, groups, imports, audit log. */
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY,"
+    " username TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL,"
+    " password_hash TEXT NOT NULL,"
+    " disabled INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE api_tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " token_hash TEXT NOT NULL UNIQUE,"
+    " created_at TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " last_used_at TEXT,"
+    " revoked_at TEXT);"
+    "CREATE TABLE login_failures ("
+    " key TEXT PRIMARY KEY,"
+    " failures INTEGER NOT NULL,"
+    " window_start INTEGER NOT NULL);"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE devices ("
+    " id INTEGER PRIMARY KEY,"
+    " identity TEXT NOT NULL UNIQUE,"
+    " status TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " pubkey TEXT,"
+    " pubkey_fingerprint TEXT,"
+    " auth_epoch INTEGER NOT NULL DEFAULT 0,"
+    " record TEXT NOT NULL,"
+    " name TEXT, model TEXT, firmware_version TEXT, ip TEXT, mac TEXT, serial TEXT,"
+    " first_seen TEXT NOT NULL,"
+    " last_seen TEXT,"
+    " last_checkin INTEGER NOT NULL DEFAULT 0,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX devices_mac ON devices(mac);"
+    "CREATE INDEX devices_serial ON devices(serial);"
+    "CREATE INDEX devices_status ON devices(status);"
+    "CREATE TABLE device_groups ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " description TEXT NOT NULL DEFAULT '',"
+    " filter TEXT,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE group_members ("
+    " group_id INTEGER NOT NULL REFERENCES device_groups(id) ON DELETE CASCADE,"
+    " device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (group_id, device_id));"
+    "CREATE TABLE imports ("
+    " id INTEGER PRIMARY KEY,"
+    " format TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " dry_run INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " report TEXT,"
+    " error TEXT);"
+    "CREATE TABLE audit_log ("
+    " seq INTEGER PRIMARY KEY,"
+    " ts TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " object TEXT NOT NULL,"
+    " before_json TEXT,"
+    " after_json TEXT,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -94,31 +94,33 @@ int fp_migrate_latest(void)
 
 int fp_migrate(fp_db *db, int *from, struct fp_err *err)
 {
-	int rc = fp_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-			    err);
+	int rc = fp_db_exec(
+	    db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err);
 	if (rc)
 		return rc;
 	int64_t v = 0;
 	rc = fp_db_run(db, err, &v, "SELECT version FROM schema_version", NULL);
 	if (rc == FP_ENOTFOUND) {
 		v = 0;
-		rc = fp_db_run(db, err, NULL, "INSERT INTO schema_version (version) VALUES (0)", NULL);
+		rc = fp_db_run(db, err, NULL, "INSERT INTO schema_version (version) VALUES (0)",
+		               NULL);
 	}
 	if (rc)
 		return rc;
 	*from = (int)v;
 	if (v > NMIGRATIONS)
-		return fp_err_set(err, FP_EUNSUPP,
-				  "database schema version %lld is newer than this fleetpatchd knows "
-				  "(%d); run a newer fleetpatchd or restore a backup",
-				  (long long)v, NMIGRATIONS);
+		return fp_err_set(
+		    err, FP_EUNSUPP,
+		    "database schema version %lld is newer than this fleetpatchd knows "
+		    "(%d); run a newer fleetpatchd or restore a backup",
+		    (long long)v, NMIGRATIONS);
 	for (int i = (int)v; i < NMIGRATIONS; i++) {
 		if ((rc = fp_db_begin(db, err)))
 			return rc;
 		rc = fp_db_exec(db, migrations[i], err);
 		if (rc == 0)
 			rc = fp_db_run(db, err, NULL, "UPDATE schema_version SET version = ?", "i",
-				       (int64_t)(i + 1));
+			               (int64_t)(i + 1));
 		if (rc) {
 			char why[FP_ERR_MSG_MAX];
 			snprintf(why, sizeof(why), "%s", err ? err->msg : "database error");

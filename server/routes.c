@@ -5,9 +5,9 @@
  */
 #include "api.h"
 
-#define U(role) FP_AUTH_USER, FP_ROLE_##role
-#define PUBLIC FP_AUTH_NONE, FP_ROLE_NONE
-#define DEVICE FP_AUTH_DEVICE, FP_ROLE_NONE
+#define U(role)               FP_AUTH_USER, FP_ROLE_##role
+#define PUBLIC                FP_AUTH_NONE, FP_ROLE_NONE
+#define DEVICE                FP_AUTH_DEVICE, FP_ROLE_NONE
 #define R(m, p, a, b, raw, f) R_(m, p, a, b, raw, f)
 #define R_(m, p, auth_, role_, b, raw, f)                                                          \
 	{                                                                                          \
@@ -16,52 +16,44 @@
 	}
 
 static struct fp_route routes[] = {
-	R("GET", "/api/v1/health", PUBLIC, 0, 0, fp_api_health),
-	R("GET", "/metrics", PUBLIC, 0, 0, fp_api_metrics),
-
-	R("POST", "/api/v1/auth/login", PUBLIC, 16384, 0, fp_api_login),
-	R("POST", "/api/v1/auth/logout", U(VIEWER), 0, 0, fp_api_logout),
-	R("GET", "/api/v1/auth/whoami", U(VIEWER), 0, 0, fp_api_whoami),
-
-	R("GET", "/api/v1/users", U(ADMIN), 0, 0, fp_api_users_list),
-	R("POST", "/api/v1/users", U(ADMIN), 16384, 0, fp_api_user_create),
-	{"GET", "/api/v1/users/{name}", U(VIEWER), 0, 0, fp_api_user_get},
-	{"PATCH", "/api/v1/users/{name}", U(VIEWER), 16384, 0, fp_api_user_patch},
-	{"DELETE", "/api/v1/users/{name}", U(ADMIN), 0, 0, fp_api_user_delete},
-
-	R("GET", "/api/v1/tokens", U(VIEWER), 0, 0, fp_api_tokens_list),
-	R("POST", "/api/v1/tokens", U(VIEWER), 16384, 0, fp_api_token_create),
-	{"DELETE", "/api/v1/tokens/{id}", U(VIEWER), 0, 0, fp_api_token_revoke},
-
-	R("GET", "/api/v1/devices", U(VIEWER), 0, 0, fp_api_devices_list),
-	R("POST", "/api/v1/devices", U(OPERATOR), 0, 0, fp_api_device_create),
-	{"GET", "/api/v1/devices/{id}", U(VIEWER), 0, 0, fp_api_device_get},
-	{"PATCH", "/api/v1/devices/{id}", U(OPERATOR), 0, 0, fp_api_device_patch},
-	{"DELETE", "/api/v1/devices/{id}", U(OPERATOR), 0, 0, fp_api_device_delete},
-	{"POST", "/api/v1/devices/{id}/accept", U(OPERATOR), 0, 0, fp_api_device_accept},
-	{"POST", "/api/v1/devices/{id}/reject", U(OPERATOR), 0, 0, fp_api_device_reject},
-
-	R("GET", "/api/v1/groups", U(VIEWER), 0, 0, fp_api_groups_list),
-	R("POST", "/api/v1/groups", U(OPERATOR), 0, 0, fp_api_group_create),
-	{"GET", "/api/v1/groups/{name}", U(VIEWER), 0, 0, fp_api_group_get},
-	{"PATCH", "/api/v1/groups/{name}", U(OPERATOR), 0, 0, fp_api_group_patch},
-	{"DELETE", "/api/v1/groups/{name}", U(OPERATOR), 0, 0, fp_api_group_delete},
-	{"GET", "/api/v1/groups/{name}/devices", U(VIEWER), 0, 0, fp_api_group_devices},
-	{"POST", "/api/v1/groups/{name}/members", U(OPERATOR), 0, 0, fp_api_group_members_add},
-	{"DELETE", "/api/v1/groups/{name}/members/{id}", U(OPERATOR), 0, 0,
-	 fp_api_group_member_remove},
-
-	R("POST", "/api/v1/imports", U(OPERATOR), FP_IMPORT_BODY_MAX, 1, fp_api_import_create),
-	R("GET", "/api/v1/imports", U(VIEWER), 0, 0, fp_api_imports_list),
-	{"GET", "/api/v1/imports/{id}", U(VIEWER), 0, 0, fp_api_import_get},
-
-	R("GET", "/api/v1/audit", U(VIEWER), 0, 0, fp_api_audit_list),
-	R("GET", "/api/v1/audit/export", U(VIEWER), 0, 0, fp_api_audit_export),
-	R("GET", "/api/v1/audit/verify", U(VIEWER), 0, 0, fp_api_audit_verify),
-
-	R("POST", "/api/v1/device/auth", PUBLIC, 65536, 1, fp_api_device_auth),
-	R("GET", "/api/v1/device/checkin", DEVICE, 0, 0, fp_api_device_checkin),
-	R("PUT", "/api/v1/device/inventory", DEVICE, 1u << 20, 0, fp_api_device_inventory),
+    R("GET", "/api/v1/health", PUBLIC, 0, 0, fp_api_health),
+    R("GET", "/metrics", PUBLIC, 0, 0, fp_api_metrics),
+    R("POST", "/api/v1/auth/login", PUBLIC, 16384, 0, fp_api_login),
+    R("POST", "/api/v1/auth/logout", U(VIEWER), 0, 0, fp_api_logout),
+    R("GET", "/api/v1/auth/whoami", U(VIEWER), 0, 0, fp_api_whoami),
+    R("GET", "/api/v1/users", U(ADMIN), 0, 0, fp_api_users_list),
+    R("POST", "/api/v1/users", U(ADMIN), 16384, 0, fp_api_user_create),
+    R("GET", "/api/v1/users/{name}", U(VIEWER), 0, 0, fp_api_user_get),
+    R("PATCH", "/api/v1/users/{name}", U(VIEWER), 16384, 0, fp_api_user_patch),
+    R("DELETE", "/api/v1/users/{name}", U(ADMIN), 0, 0, fp_api_user_delete),
+    R("GET", "/api/v1/tokens", U(VIEWER), 0, 0, fp_api_tokens_list),
+    R("POST", "/api/v1/tokens", U(VIEWER), 16384, 0, fp_api_token_create),
+    R("DELETE", "/api/v1/tokens/{id}", U(VIEWER), 0, 0, fp_api_token_revoke),
+    R("GET", "/api/v1/devices", U(VIEWER), 0, 0, fp_api_devices_list),
+    R("POST", "/api/v1/devices", U(OPERATOR), 0, 0, fp_api_device_create),
+    R("GET", "/api/v1/devices/{id}", U(VIEWER), 0, 0, fp_api_device_get),
+    R("PATCH", "/api/v1/devices/{id}", U(OPERATOR), 0, 0, fp_api_device_patch),
+    R("DELETE", "/api/v1/devices/{id}", U(OPERATOR), 0, 0, fp_api_device_delete),
+    R("POST", "/api/v1/devices/{id}/accept", U(OPERATOR), 0, 0, fp_api_device_accept),
+    R("POST", "/api/v1/devices/{id}/reject", U(OPERATOR), 0, 0, fp_api_device_reject),
+    R("GET", "/api/v1/groups", U(VIEWER), 0, 0, fp_api_groups_list),
+    R("POST", "/api/v1/groups", U(OPERATOR), 0, 0, fp_api_group_create),
+    R("GET", "/api/v1/groups/{name}", U(VIEWER), 0, 0, fp_api_group_get),
+    R("PATCH", "/api/v1/groups/{name}", U(OPERATOR), 0, 0, fp_api_group_patch),
+    R("DELETE", "/api/v1/groups/{name}", U(OPERATOR), 0, 0, fp_api_group_delete),
+    R("GET", "/api/v1/groups/{name}/devices", U(VIEWER), 0, 0, fp_api_group_devices),
+    R("POST", "/api/v1/groups/{name}/members", U(OPERATOR), 0, 0, fp_api_group_members_add),
+    R("DELETE", "/api/v1/groups/{name}/members/{id}", U(OPERATOR), 0, 0,
+      fp_api_group_member_remove),
+    R("POST", "/api/v1/imports", U(OPERATOR), FP_IMPORT_BODY_MAX, 1, fp_api_import_create),
+    R("GET", "/api/v1/imports", U(VIEWER), 0, 0, fp_api_imports_list),
+    R("GET", "/api/v1/imports/{id}", U(VIEWER), 0, 0, fp_api_import_get),
+    R("GET", "/api/v1/audit", U(VIEWER), 0, 0, fp_api_audit_list),
+    R("GET", "/api/v1/audit/export", U(VIEWER), 0, 0, fp_api_audit_export),
+    R("GET", "/api/v1/audit/verify", U(VIEWER), 0, 0, fp_api_audit_verify),
+    R("POST", "/api/v1/device/auth", PUBLIC, 65536, 1, fp_api_device_auth),
+    R("GET", "/api/v1/device/checkin", DEVICE, 0, 0, fp_api_device_checkin),
+    R("PUT", "/api/v1/device/inventory", DEVICE, 1u << 20, 0, fp_api_device_inventory),
 };
 
 struct fp_route *fp_routes(size_t *n)

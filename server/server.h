@@ -14,10 +14,10 @@
 #include "db.h"
 #include "fleetpatch/err.h"
 
-#define FP_BODY_MAX_DEFAULT (1u << 20) /* JSON request bodies */
-#define FP_IMPORT_BODY_MAX (64u << 20) /* import uploads */
-#define FP_PATH_MAX_PARAMS 4
-#define FP_QUERY_MAX 4096 /* bytes of one query parameter */
+#define FP_BODY_MAX_DEFAULT (1u << 20)  /* JSON request bodies */
+#define FP_IMPORT_BODY_MAX  (64u << 20) /* import uploads */
+#define FP_PATH_MAX_PARAMS  4
+#define FP_QUERY_MAX        4096 /* bytes of one query parameter */
 
 struct fp_config {
 	char listen_addr[64];
@@ -27,12 +27,12 @@ struct fp_config {
 	char tls_key[1024];
 	int allow_insecure_http; /* plain HTTP on a non-loopback address */
 	int threads;
-	long session_ttl_s;        /* operator login sessions */
-	long api_token_max_ttl_s;  /* longest API token an operator may create */
-	long device_token_ttl_s;   /* short-lived device tokens */
-	long login_max_failures;   /* per user and per client address, per window */
+	long session_ttl_s;       /* operator login sessions */
+	long api_token_max_ttl_s; /* longest API token an operator may create */
+	long device_token_ttl_s;  /* short-lived device tokens */
+	long login_max_failures;  /* per user and per client address, per window */
 	long login_window_s;
-	long poll_interval_s;      /* what devices are told */
+	long poll_interval_s; /* what devices are told */
 	long max_body_bytes;
 	char oui_file[1024];
 	int demo;
@@ -42,9 +42,16 @@ struct fp_config {
 /* Sets defaults, then applies the file (if any), then command-line values. */
 void fp_config_defaults(struct fp_config *c);
 int fp_config_listen(struct fp_config *c, const char *addr_port, struct fp_err *err) FP_WUR;
-int fp_config_load(struct fp_config *c, const char *path, int must_exist, struct fp_err *err) FP_WUR;
+int fp_config_load(struct fp_config *c, const char *path, int must_exist,
+                   struct fp_err *err) FP_WUR;
 
-enum fp_role { FP_ROLE_NONE = 0, FP_ROLE_VIEWER, FP_ROLE_OPERATOR, FP_ROLE_APPROVER, FP_ROLE_ADMIN };
+enum fp_role {
+	FP_ROLE_NONE = 0,
+	FP_ROLE_VIEWER,
+	FP_ROLE_OPERATOR,
+	FP_ROLE_APPROVER,
+	FP_ROLE_ADMIN
+};
 const char *fp_role_name(int role);
 int fp_role_parse(const char *s); /* FP_ROLE_NONE when unknown */
 
@@ -118,7 +125,7 @@ struct fp_server {
 /* Responses. fp_reply takes ownership of body. */
 void fp_reply(struct fp_req *r, int status, json_t *body);
 void fp_reply_error(struct fp_req *r, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Maps an fp_err to the matching HTTP status and error code. */
 void fp_reply_err(struct fp_req *r, const struct fp_err *err);
 void fp_reply_raw(struct fp_req *r, int status, const char *ctype, char *data, size_t len);
@@ -148,17 +155,17 @@ void fp_time_rfc3339_ms(int64_t unix_us, char out[32]);
 
 /* Audit (audit_log.c): appends an entry inside the caller's transaction. */
 int fp_audit_append(fp_db *db, const struct fp_principal *who, const char *action,
-		    const char *object, const json_t *before, const json_t *after,
-		    struct fp_err *err) FP_WUR;
+                    const char *object, const json_t *before, const json_t *after,
+                    struct fp_err *err) FP_WUR;
 void fp_actor_name(const struct fp_principal *who, char out[160]);
 
 /* Authentication (auth.c). */
 int fp_auth_user_token(struct fp_server *s, fp_db *db, const char *token, struct fp_principal *who,
-		       struct fp_err *err) FP_WUR;
+                       struct fp_err *err) FP_WUR;
 int fp_auth_device_token(struct fp_server *s, fp_db *db, const char *token,
-			 struct fp_principal *who, struct fp_err *err) FP_WUR;
+                         struct fp_principal *who, struct fp_err *err) FP_WUR;
 int fp_device_token_issue(struct fp_server *s, int64_t device_id, int64_t epoch, int64_t ttl_s,
-			  char *out, size_t outsz) FP_WUR;
+                          char *out, size_t outsz) FP_WUR;
 int fp_bootstrap_admin(struct fp_server *s, struct fp_err *err) FP_WUR;
 int fp_server_secret(struct fp_server *s, struct fp_err *err) FP_WUR;
 

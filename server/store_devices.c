@@ -9,7 +9,8 @@
 #include "store_devices.h"
 
 #define DEVICE_COLS                                                                                \
-	"id, status, source, pubkey, pubkey_fingerprint, auth_epoch, record, first_seen, last_seen"
+	"id, status, source, pubkey, pubkey_fingerprint, auth_epoch, record, first_seen, "         \
+	"last_seen"
 
 void fp_device_row_free(struct fp_device_row *d)
 {
@@ -36,8 +37,8 @@ static int row_from_stmt(fp_stmt *st, struct fp_device_row *d, struct fp_err *er
 	json_error_t je;
 	json_t *rec = json_loads(fp_stmt_col_text(st, 6), JSON_REJECT_DUPLICATES, &je);
 	int rc = rec ? fp_device_rec_from_json(&d->rec, rec, NULL, err)
-		     : fp_err_set(err, FP_EIO, "device %lld: stored record is not JSON",
-				  (long long)d->id);
+	             : fp_err_set(err, FP_EIO, "device %lld: stored record is not JSON",
+	                          (long long)d->id);
 	json_decref(rec);
 	snprintf(d->first_seen, sizeof(d->first_seen), "%s", fp_stmt_col_text(st, 7));
 	const char *ls = fp_stmt_col_text(st, 8);
@@ -47,8 +48,8 @@ static int row_from_stmt(fp_stmt *st, struct fp_device_row *d, struct fp_err *er
 	return rc;
 }
 
-static int get_one(fp_db *db, const char *sql, const char *s, int64_t id,
-		   struct fp_device_row *out, struct fp_err *err)
+static int get_one(fp_db *db, const char *sql, const char *s, int64_t id, struct fp_device_row *out,
+                   struct fp_err *err)
 {
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(db, sql, &st, err);
@@ -73,10 +74,10 @@ int fp_store_device_get(fp_db *db, int64_t id, struct fp_device_row *out, struct
 }
 
 int fp_store_device_by_identity(fp_db *db, const char *identity, struct fp_device_row *out,
-				struct fp_err *err)
+                                struct fp_err *err)
 {
 	return get_one(db, "SELECT " DEVICE_COLS " FROM devices WHERE identity = ?", identity, 0,
-		       out, err);
+	               out, err);
 }
 
 static char *record_text(const struct fp_device_rec *rec)
@@ -101,20 +102,20 @@ int fp_store_device_insert(fp_db *db, struct fp_device_row *d, struct fp_err *er
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	int64_t id = 0;
 	int rc = fp_db_run(
-		db, err, &id,
-		"INSERT INTO devices (identity, status, source, pubkey, pubkey_fingerprint, "
-		"auth_epoch, record, name, model, firmware_version, ip, mac, serial, first_seen, "
-		"last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		"RETURNING id",
-		"sssssissssssssss", field(d, FP_DEV_IDENTITY), d->status, d->source, d->pubkey,
-		d->pubkey_fp[0] ? d->pubkey_fp : NULL, d->auth_epoch, rec, field(d, FP_DEV_NAME),
-		field(d, FP_DEV_MODEL), field(d, FP_DEV_FIRMWARE), field(d, FP_DEV_IP),
-		field(d, FP_DEV_MAC), field(d, FP_DEV_SERIAL), d->first_seen,
-		d->last_seen[0] ? d->last_seen : NULL, d->first_seen);
+	    db, err, &id,
+	    "INSERT INTO devices (identity, status, source, pubkey, pubkey_fingerprint, "
+	    "auth_epoch, record, name, model, firmware_version, ip, mac, serial, first_seen, "
+	    "last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "RETURNING id",
+	    "sssssissssssssss", field(d, FP_DEV_IDENTITY), d->status, d->source, d->pubkey,
+	    d->pubkey_fp[0] ? d->pubkey_fp : NULL, d->auth_epoch, rec, field(d, FP_DEV_NAME),
+	    field(d, FP_DEV_MODEL), field(d, FP_DEV_FIRMWARE), field(d, FP_DEV_IP),
+	    field(d, FP_DEV_MAC), field(d, FP_DEV_SERIAL), d->first_seen,
+	    d->last_seen[0] ? d->last_seen : NULL, d->first_seen);
 	free(rec);
 	if (rc == FP_EEXIST)
 		return fp_err_set(err, FP_EEXIST, "a device with identity '%.128s' already exists",
-				  field(d, FP_DEV_IDENTITY));
+		                  field(d, FP_DEV_IDENTITY));
 	if (rc == 0)
 		d->id = id;
 	return rc;
@@ -127,20 +128,21 @@ int fp_store_device_update(fp_db *db, const struct fp_device_row *d, struct fp_e
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	char now[32];
 	fp_time_rfc3339(fp_now_s(), now);
-	int rc = fp_db_run(db, err, NULL,
-			   "UPDATE devices SET identity = ?, status = ?, source = ?, pubkey = ?, "
-			   "pubkey_fingerprint = ?, auth_epoch = ?, record = ?, name = ?, model = ?, "
-			   "firmware_version = ?, ip = ?, mac = ?, serial = ?, last_seen = ?, "
-			   "updated_at = ? WHERE id = ?",
-			   "sssssisssssssssi", field(d, FP_DEV_IDENTITY), d->status, d->source,
-			   d->pubkey, d->pubkey_fp[0] ? d->pubkey_fp : NULL, d->auth_epoch, rec,
-			   field(d, FP_DEV_NAME), field(d, FP_DEV_MODEL), field(d, FP_DEV_FIRMWARE),
-			   field(d, FP_DEV_IP), field(d, FP_DEV_MAC), field(d, FP_DEV_SERIAL),
-			   d->last_seen[0] ? d->last_seen : NULL, now, d->id);
+	int rc =
+	    fp_db_run(db, err, NULL,
+	              "UPDATE devices SET identity = ?, status = ?, source = ?, pubkey = ?, "
+	              "pubkey_fingerprint = ?, auth_epoch = ?, record = ?, name = ?, model = ?, "
+	              "firmware_version = ?, ip = ?, mac = ?, serial = ?, last_seen = ?, "
+	              "updated_at = ? WHERE id = ?",
+	              "sssssisssssssssi", field(d, FP_DEV_IDENTITY), d->status, d->source,
+	              d->pubkey, d->pubkey_fp[0] ? d->pubkey_fp : NULL, d->auth_epoch, rec,
+	              field(d, FP_DEV_NAME), field(d, FP_DEV_MODEL), field(d, FP_DEV_FIRMWARE),
+	              field(d, FP_DEV_IP), field(d, FP_DEV_MAC), field(d, FP_DEV_SERIAL),
+	              d->last_seen[0] ? d->last_seen : NULL, now, d->id);
 	free(rec);
 	if (rc == FP_EEXIST)
 		return fp_err_set(err, FP_EEXIST, "a device with identity '%.128s' already exists",
-				  field(d, FP_DEV_IDENTITY));
+		                  field(d, FP_DEV_IDENTITY));
 	return rc;
 }
 
@@ -152,8 +154,8 @@ int fp_store_device_delete(fp_db *db, int64_t id, struct fp_err *err)
 json_t *fp_device_row_json(const struct fp_device_row *d)
 {
 	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s?}", "id", (json_int_t)d->id, "status",
-			      d->status, "source", d->source, "first_seen", d->first_seen,
-			      "last_seen", d->last_seen[0] ? d->last_seen : NULL);
+	                      d->status, "source", d->source, "first_seen", d->first_seen,
+	                      "last_seen", d->last_seen[0] ? d->last_seen : NULL);
 	if (!o)
 		return NULL;
 	if (d->pubkey_fp[0])
@@ -168,11 +170,11 @@ json_t *fp_device_row_json(const struct fp_device_row *d)
 }
 
 int fp_store_device_each(fp_db *db, const char *where_sql, int64_t where_id, fp_device_visit fn,
-			 void *ctx, struct fp_err *err)
+                         void *ctx, struct fp_err *err)
 {
 	char sql[512];
 	snprintf(sql, sizeof(sql), "SELECT " DEVICE_COLS " FROM devices %s ORDER BY id",
-		 where_sql ? where_sql : "");
+	         where_sql ? where_sql : "");
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(db, sql, &st, err);
 	if (rc)
