@@ -1,0 +1,181 @@
+"""Shared helpers for fleetpatch integration tests.
+
+Starts real fleetpatchd processes on 127.0.0.1 with a private data directory,
+talks to them over HTTP with the standard library only, and signs device
+requests with the openssl command line (an implementation independent of ours).
+"""
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BUILD = os.environ.get("FP_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+SOURCE = os.environ.get("FP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+SANITIZE = os.environ.get("FP_SANITIZE", "OFF") in ("ON", "1", "TRUE")
+TIMEOUT = 60 if SANITIZE else 20
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "Response(%d, %r)" % (self.status, self.body[:300])
+
+
+class Server:
+    """One fleetpatchd process with its own data directory."""
+
+    def __init__(self, data_dir=None, extra_args=(), config=None):
+        self.tmp = None
+        if data_dir is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="fp-it-")
+            data_dir = self.tmp.name
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.extra_args = list(extra_args)
+        if config is not None:
+            with open(os.path.join(data_dir, "fleetpatchd.conf"), "w") as f:
+                f.write(config)
+        self.proc = None
+        self.admin_password = None
+        self.log_path = os.path.join(data_dir, "server.log")
+
+    def start(self, expect_ok=True):
+        self.log = open(self.log_path, "ab")
+        args = [os.path.join(BUILD, "fleetpatchd"), "--listen", "127.0.0.1:%d" % self.port,
+                "--data-dir", self.data_dir] + self.extra_args
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        if not expect_ok:
+            return self.proc.wait(timeout=TIMEOUT)
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("fleetpatchd exited early:\n" + self.read_log())
+            try:
+                if self.request("GET", "/api/v1/health").status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("fleetpatchd did not become healthy:\n" + self.read_log())
+        m = re.search(r"password: (\S+)", self.read_log())
+        if m and self.admin_password is None:
+            self.admin_password = m.group(1)
+        return self
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        if self.proc:
+            self.log.close()
+        self.proc = None
+        return rc
+
+    def close(self):
+        self.stop()
+        if self.tmp:
+            self.tmp.cleanup()
+
+    def db_path(self):
+        return os.path.join(self.data_dir, "fleetpatch.db")
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None):
+        data = None
+        hdrs = dict(headers or {})
+        if raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode()
+        elif body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+                return Response(r.status, dict(r.headers), r.read().decode("utf-8", "replace"))
+        except urllib.error.HTTPError as e:
+            return Response(e.code, dict(e.headers), e.read().decode("utf-8", "replace"))
+
+    def login(self, username="admin", password=None):
+        r = self.request("POST", "/api/v1/auth/login",
+                         {"username": username, "password": password or self.admin_password})
+        if r.status != 200:
+            raise AssertionError("login failed: %r" % r)
+        return r.json()["token"]
+
+    def wait_import(self, token, job_id):
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            j = self.request("GET", "/api/v1/imports/%d" % job_id, token=token).json()
+            if j["status"] in ("succeeded", "failed"):
+                return j
+            time.sleep(0.05)
+        raise AssertionError("import %d did not finish" % job_id)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.close()
+
+
+class DeviceKey:
+    """An ed25519 device key pair made and used through the openssl CLI."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "dev-%d.pem" % time.time_ns())
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", self.path],
+                       check=True, timeout=TIMEOUT)
+        self.public_pem = subprocess.run(["openssl", "pkey", "-in", self.path, "-pubout"],
+                                         check=True, capture_output=True,
+                                         timeout=TIMEOUT).stdout.decode()
+
+    def sign(self, data):
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", self.path,
+                                  "-in", f.name], check=True, capture_output=True,
+                                 timeout=TIMEOUT).stdout
+        return base64.b64encode(sig).decode()
+
+    def auth(self, server, identity, inventory=None, timestamp=None):
+        body = {"identity": identity, "public_key": self.public_pem,
+                "timestamp": int(time.time()) if timestamp is None else timestamp}
+        if inventory is not None:
+            body["inventory"] = inventory
+        raw = json.dumps(body).encode()
+        return server.request("POST", "/api/v1/device/auth", raw=raw,
+                              headers={"X-FP-Signature": self.sign(raw),
+                                       "Content-Type": "application/json"})
