@@ -36,6 +36,7 @@ static void usage(FILE *f)
 	        "present)\n"
 	        "      --demo               create a demo fleet on an empty database\n"
 	        "      --log-level LEVEL    debug, info, warn or error (default info)\n"
+	        "      --routes             print every served METHOD and path, then exit\n"
 	        "  -h, --help               show this help\n"
 	        "  -V, --version            show the version\n"
 	        "\n"
@@ -88,10 +89,15 @@ int main(int argc, char **argv)
 	const char *listen = NULL, *data_dir = NULL, *config = NULL, *level = NULL;
 	int demo = 0;
 	static const struct option opts[] = {
-	    {"listen", required_argument, NULL, 'l'},    {"data-dir", required_argument, NULL, 'd'},
-	    {"config", required_argument, NULL, 'c'},    {"demo", no_argument, NULL, 'D'},
-	    {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"demo", no_argument, NULL, 'D'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"routes", no_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "l:d:c:hV", opts, NULL)) != -1) {
@@ -103,6 +109,13 @@ int main(int argc, char **argv)
 		case 'L': level = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fleetpatchd %s\n", FLEETPATCH_VERSION); return 0;
+		case 'R': {
+			size_t n;
+			struct fp_route *rt = fp_routes(&n);
+			for (size_t i = 0; i < n; i++)
+				printf("%s %s\n", rt[i].method, rt[i].pattern);
+			return 0;
+		}
 		default: usage(stderr); return 2;
 		}
 	}
