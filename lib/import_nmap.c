@@ -104,7 +104,10 @@ static void host_reject(struct host *h, const char *reason)
 	if (h->reject)
 		return;
 	h->reject = 1;
-	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+	/* Reasons quote input and may be longer than the slot; keep the start. */
+	size_t n = strnlen(reason, sizeof(h->reason) - 1);
+	memcpy(h->reason, reason, n);
+	h->reason[n] = '\0';
 }
 
 /* Appends one CPE 2.3 formatted-string value (or * for empty) to out. */

@@ -14,8 +14,10 @@ static int sink(void *ctx, const char *key, const char *value, int line, struct 
 	*n += strlen(key) + strlen(value) + (size_t)line;
 	long l;
 	int b;
-	(void)fp_conf_long(value, -1000, 1000, &l);
-	(void)fp_conf_bool(value, &b);
+	if (fp_conf_long(value, -1000, 1000, &l) == 0 && (l < -1000 || l > 1000))
+		__builtin_trap();
+	if (fp_conf_bool(value, &b) == 0 && b != 0 && b != 1)
+		__builtin_trap();
 	return 0;
 }
 
@@ -23,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = 0;
 	struct fp_err err;
-	(void)fp_conf_parse((const char *)data, size, sink, &n, &err);
+	if (fp_conf_parse((const char *)data, size, sink, &n, &err) != 0 && !err.msg[0])
+		__builtin_trap(); /* every failure must say why */
 	return 0;
 }
