@@ -250,7 +250,14 @@ int fp_import_parse(enum fp_import_format fmt, const char *data, size_t len,
 	case FP_IMPORT_MDM: rc = fp__import_mdm(&c, data, len, err); break;
 	default: rc = fp_err_set(err, FP_EINVAL, "unknown import format %d", (int)fmt); break;
 	}
-	if (rc)
+	if (rc) {
 		fp_import_result_free(out);
+		/* Name the format, so "line 3: …" says which parser refused the file. */
+		if (err && fmt <= FP_IMPORT_MDM) {
+			char why[FP_ERR_MSG_MAX];
+			snprintf(why, sizeof(why), "%s", err->msg);
+			fp_err_set(err, rc, "%s file: %s", fp_import_format_name(fmt), why);
+		}
+	}
 	return rc;
 }

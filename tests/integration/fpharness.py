@@ -127,6 +127,18 @@ class Server:
         except urllib.error.HTTPError as e:
             return Response(e.code, dict(e.headers), e.read().decode("utf-8", "replace"))
 
+    def status_of_oversized(self, method, path, length, token=None):
+        """Sends only the headers of a request whose declared body is `length`
+        bytes and returns the status the server answers with at once."""
+        head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n" % (
+            method, path, length)
+        if token:
+            head += "Authorization: Bearer %s\r\n" % token
+        with socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT) as c:
+            c.sendall((head + "\r\n").encode())
+            line = c.recv(4096).decode("latin-1").split("\r\n")[0]
+        return int(line.split()[1])
+
     def login(self, username="admin", password=None):
         r = self.request("POST", "/api/v1/auth/login",
                          {"username": username, "password": password or self.admin_password})

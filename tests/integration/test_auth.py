@@ -162,9 +162,9 @@ class AuthTest(unittest.TestCase):
             r = self.s.request("POST", "/api/v1/devices", raw=raw, token=self.operator,
                                headers={"Content-Type": "application/json"})
             self.assertError(r, status, msg=msg)
-        big = b'{"identity": "serial:1", "name": "' + b"x" * (2 << 20) + b'"}'
-        self.assertError(self.s.request("POST", "/api/v1/devices", raw=big, token=self.operator),
-                         413, "too_large")
+        self.assertEqual(self.s.status_of_oversized("POST", "/api/v1/devices", (1 << 20) + 1,
+                                                    token=self.operator), 413)
+        self.assertEqual(self.s.status_of_oversized("POST", "/api/v1/auth/login", 16385), 413)
         self.assertError(self.s.request("GET", "/api/v1/devices?bogus=1", token=self.viewer),
                          400, msg="unknown query parameter 'bogus'")
         self.assertError(self.s.request("GET", "/api/v1/devices?per_page=100000",

@@ -91,7 +91,7 @@ class ImportsTest(unittest.TestCase):
         for fmt, data, msg in (
                 ("csv", "identity,name\nserial:X1,\"unterminated\n", "quote"),
                 ("csv", "identity,modle\nserial:X1,m\n", "modle"),
-                ("json", '{"devices": [', "JSON"),
+                ("json", '{"devices": [', "json file"),
                 ("nmap", "<nmaprun><host>", None),
                 ("nmap", "<?xml version=\"1.0\"?><other/>", "nmaprun"),
                 ("dhcpd", "lease 10.0.0.1 {\n  hardware ethernet 00:11:22:33:44:55;\n", None),
@@ -126,12 +126,8 @@ class ImportsTest(unittest.TestCase):
         self.assertEqual(r.status, 403)
 
     def test_oversized_upload_is_refused_early(self):
-        with socket.create_connection(("127.0.0.1", self.s.port), timeout=TIMEOUT) as c:
-            c.sendall(("POST /api/v1/imports?format=csv HTTP/1.1\r\nHost: x\r\n"
-                       "Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
-                       % (self.t, 65 << 20)).encode())
-            head = c.recv(4096).decode()
-        self.assertIn(" 413 ", head.split("\r\n")[0])
+        self.assertEqual(self.s.status_of_oversized("POST", "/api/v1/imports?format=csv",
+                                                    (64 << 20) + 1, token=self.t), 413)
 
     def test_json_import(self):
         _, job = self.imp("json", '{"devices": [{"identity": "serial:J1", "model": "x1", '
