@@ -13,7 +13,8 @@
 #define AUDIT_PAGE_MAX   1000
 #define AUDIT_EXPORT_MAX 50000
 
-static int seq_param(struct fp_req *r, const char *name, int64_t def, int64_t max, int64_t *out)
+static int seq_param(struct fp_req *r, const char *name, int64_t def, int64_t min, int64_t max,
+                     int64_t *out)
 {
 	const char *v = fp_req_query(r, name);
 	*out = def;
@@ -24,13 +25,15 @@ static int seq_param(struct fp_req *r, const char *name, int64_t def, int64_t ma
 	for (size_t i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9' || n > 15) {
 			fp_reply_error(r, 400, "invalid",
-			               "%s must be an integer from 0 to %" PRId64, name, max);
+			               "%s must be an integer from %" PRId64 " to %" PRId64, name,
+			               min, max);
 			return -1;
 		}
 		x = x * 10 + (v[i] - '0');
 	}
-	if (n == 0 || x > max) {
-		fp_reply_error(r, 400, "invalid", "%s must be an integer from 0 to %" PRId64, name,
+	if (n == 0 || x < min || x > max) {
+		fp_reply_error(r, 400, "invalid",
+		               "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
 		               max);
 		return -1;
 	}
@@ -42,8 +45,8 @@ void fp_api_audit_list(struct fp_req *r)
 {
 	static const char *const q[] = {"after", "limit", NULL};
 	int64_t after, limit;
-	if (fp_req_only_query(r, q) || seq_param(r, "after", 0, INT64_MAX / 2, &after) ||
-	    seq_param(r, "limit", 100, AUDIT_PAGE_MAX, &limit))
+	if (fp_req_only_query(r, q) || seq_param(r, "after", 0, 0, INT64_MAX / 2, &after) ||
+	    seq_param(r, "limit", 100, 1, AUDIT_PAGE_MAX, &limit))
 		return;
 	struct fp_err err = {0};
 	fp_stmt *st = NULL;
@@ -69,8 +72,8 @@ void fp_api_audit_export(struct fp_req *r)
 {
 	static const char *const q[] = {"after", "limit", NULL};
 	int64_t after, limit;
-	if (fp_req_only_query(r, q) || seq_param(r, "after", 0, INT64_MAX / 2, &after) ||
-	    seq_param(r, "limit", AUDIT_EXPORT_MAX, AUDIT_EXPORT_MAX, &limit))
+	if (fp_req_only_query(r, q) || seq_param(r, "after", 0, 0, INT64_MAX / 2, &after) ||
+	    seq_param(r, "limit", AUDIT_EXPORT_MAX, 1, AUDIT_EXPORT_MAX, &limit))
 		return;
 	struct fp_err err = {0};
 	fp_stmt *st = NULL;

@@ -533,7 +533,8 @@ void fp_api_token_create(struct fp_req *r)
 		               TOKEN_NAME_MAX);
 		return;
 	}
-	int64_t days = 90;
+	/* Without an explicit lifetime a token lives 90 days, or less if the config says so. */
+	int64_t days = max_days < 90 ? max_days : 90;
 	if (jd) {
 		if (!json_is_integer(jd) || json_integer_value(jd) < 1 ||
 		    json_integer_value(jd) > max_days) {

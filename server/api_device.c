@@ -22,11 +22,22 @@
 #define LAST_SEEN_GRANULARITY_S 60
 
 /* Fields a device may report about itself; the rest belong to operators. */
-static const char *const device_reported[] = {
-    "manufacturer",     "model",      "hw_revision", "firmware_version",
-    "firmware",         "platform",   "os_version",  "patch_level",
-    "update_mechanism", "ip",         "mac",         "hostname",
-    "components",       "attributes", "serial",      NULL};
+static const enum fp_device_field device_reported[] = {
+    FP_DEV_SERIAL,           FP_DEV_MANUFACTURER, FP_DEV_MODEL,      FP_DEV_HW_REVISION,
+    FP_DEV_FIRMWARE,         FP_DEV_PLATFORM,     FP_DEV_OS_VERSION, FP_DEV_PATCH_LEVEL,
+    FP_DEV_UPDATE_MECHANISM, FP_DEV_IP,           FP_DEV_MAC,        FP_DEV_HOSTNAME,
+};
+
+static int is_reported(const char *key)
+{
+	if (strcmp(key, "components") == 0 || strcmp(key, "attributes") == 0)
+		return 1;
+	int f = fp_device_field_lookup(key);
+	for (size_t i = 0; i < sizeof(device_reported) / sizeof(device_reported[0]); i++)
+		if (f == (int)device_reported[i])
+			return 1;
+	return 0;
+}
 
 static int only_reported(struct fp_req *r, const json_t *inv)
 {
@@ -34,11 +45,7 @@ static int only_reported(struct fp_req *r, const json_t *inv)
 	json_t *v;
 	json_object_foreach((json_t *)inv, k, v)
 	{
-		int ok = 0;
-		for (const char *const *a = device_reported; *a; a++)
-			if (strcmp(*a, k) == 0)
-				ok = 1;
-		if (!ok) {
+		if (!is_reported(k)) {
 			fp_reply_error(r, 400, "invalid",
 			               "inventory: '%.64s' is not a field a device reports", k);
 			return -1;

@@ -315,20 +315,21 @@ void fp_api_device_patch(struct fp_req *r)
 		fp_reply_err(r, &err);
 		goto out;
 	}
-	if (json_is_null(json_object_get(r->json, "identity"))) {
+	json_t *jid = json_object_get(r->json, "identity");
+	if (json_is_null(jid) || (json_is_string(jid) && !*json_string_value(jid))) {
 		fp_db_rollback(r->db);
 		fp_reply_error(r, 400, "invalid", "identity: a device cannot lose its identity");
 		goto out;
 	}
 	before = fp_device_row_json(&d);
 	int rc = fp_device_rec_merge(&d.rec, &change);
-	/* A null in the request clears the field; merge copies only present values. */
+	/* A null (or "") in the request clears the field; merge copies only present values. */
 	const char *k;
 	json_t *v;
 	json_object_foreach(r->json, k, v)
 	{
 		int f = fp_device_field_lookup(k);
-		if (f >= 0 && json_is_null(v)) {
+		if (f >= 0 && (json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))) {
 			free(d.rec.f[f]);
 			d.rec.f[f] = NULL;
 		}

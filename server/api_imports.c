@@ -105,9 +105,11 @@ static json_t *report_json(const struct report *rep, const struct fp_import_resu
 		json_array_append_new(rej, json_pack("{s:I,s:s}", "line",
 		                                     (json_int_t)res->rejects[i].line, "reason",
 		                                     res->rejects[i].reason));
-	return json_pack("{s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)res->n_rows, "created",
+	/* The list of rejects is capped; rejected_total counts them all. */
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)res->n_rows, "created",
 	                 (json_int_t)rep->created, "updated", (json_int_t)rep->updated, "unchanged",
-	                 (json_int_t)rep->unchanged, "rejected", rej);
+	                 (json_int_t)rep->unchanged, "rejected_total",
+	                 (json_int_t)res->n_rejects_total, "rejected", rej);
 }
 
 static void *worker(void *arg)

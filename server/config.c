@@ -70,7 +70,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 		long min, max;
 	} nums[] = {
 	    {"session_ttl_seconds", &c->session_ttl_s, 60, 30L * 86400},
-	    {"api_token_max_ttl_seconds", &c->api_token_max_ttl_s, 60, 10L * 365 * 86400},
+	    {"api_token_max_ttl_seconds", &c->api_token_max_ttl_s, 86400, 10L * 365 * 86400},
 	    {"device_token_ttl_seconds", &c->device_token_ttl_s, 60, 86400},
 	    {"login_max_failures", &c->login_max_failures, 1, 1000},
 	    {"login_window_seconds", &c->login_window_s, 1, 86400},

@@ -55,6 +55,8 @@ class AuditTest(unittest.TestCase):
         self.assertEqual(page["next_after"], 5)
         self.assertEqual(self.s.request("GET", "/api/v1/audit?limit=5000",
                                         token=self.t).status, 400)
+        self.assertEqual(self.s.request("GET", "/api/v1/audit?limit=0", token=self.t).status,
+                         400)
 
     def test_export_is_json_lines(self):
         r = self.s.request("GET", "/api/v1/audit/export", token=self.t)

@@ -80,6 +80,8 @@ class DevicesTest(unittest.TestCase):
         self.assertEqual(r.json()["owner"], "netops")
         self.assertIsNone(r.json()["exposure"])
         self.assertEqual(r.json()["model"], "archer-c7")
+        r = self.s.request("PATCH", "/api/v1/devices/%d" % ids[1], {"owner": ""}, token=self.t)
+        self.assertIsNone(r.json()["owner"])
         r = self.s.request("PATCH", "/api/v1/devices/%d" % ids[1], {"identity": "serial:A1"},
                            token=self.t)
         self.assertEqual(r.status, 409, r)

@@ -68,6 +68,7 @@ class ImportsTest(unittest.TestCase):
         rep = job["report"]
         self.assertEqual((rep["created"], rep["updated"], rep["unchanged"]), (3, 0, 0))
         self.assertEqual(len(rep["rejected"]), 1)
+        self.assertEqual(rep["rejected_total"], 1)
         self.assertEqual(rep["rejected"][0]["line"], 5)
         self.assertIn("mac", rep["rejected"][0]["reason"])
         self.assertEqual(job["progress"], {"done": 3, "total": 3})
