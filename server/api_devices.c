@@ -179,7 +179,8 @@ void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t sta
 		fp_reply_err(r, &err);
 		goto out;
 	}
-	qsort_r(c.items, c.n, sizeof(*c.items), cmp_items, &c);
+	if (c.n > 1)
+		qsort_r(c.items, c.n, sizeof(*c.items), cmp_items, &c);
 	json_t *arr = json_array();
 	size_t start = (size_t)((page - 1) * per_page);
 	for (size_t i = start; i < c.n && i < start + (size_t)per_page; i++)

@@ -103,9 +103,14 @@ class Server:
         return rc
 
     def close(self):
-        self.stop()
+        rc = self.stop()
+        log = self.read_log() if os.path.exists(self.log_path) else ""
         if self.tmp:
             self.tmp.cleanup()
+        # A sanitizer report or a crash fails the test that owned the server.
+        if re.search(r"AddressSanitizer|LeakSanitizer|runtime error:", log) or \
+                (rc is not None and rc != 0):
+            raise AssertionError("fleetpatchd exited with %r; its log:\n%s" % (rc, log[-20000:]))
 
     def db_path(self):
         return os.path.join(self.data_dir, "fleetpatch.db")
