@@ -476,7 +476,7 @@ int fp_demo_seed(struct fp_server *s, struct fp_err *err)
 		res.rows[i].line = i + 1;
 		res.n_rows++;
 		char buf[64];
-		snprintf(buf, sizeof(buf), "%s-%02zu", m->tag, i / 8 + 1);
+		snprintf(buf, sizeof(buf), "%s-%02zu", m->tag, i + 1);
 		rc |= fp_device_rec_set(rec, "name", buf, err);
 		snprintf(buf, sizeof(buf), "FP%08X", x);
 		rc |= fp_device_rec_set(rec, "serial", buf, err);

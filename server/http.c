@@ -556,13 +556,13 @@ int fp_http_start(struct fp_server *s, struct fp_err *err)
 		flags |= MHD_USE_TLS;
 	}
 	struct MHD_OptionItem opts[] = {
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
 	    {MHD_OPTION_SOCK_ADDR, 0, &ss},
 	    {MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, 10000, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
 	    {MHD_OPTION_END, 0, NULL},
