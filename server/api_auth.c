@@ -110,6 +110,16 @@ static int issue_token(struct fp_req *r, int64_t user_id, const char *name, cons
 	                 user_id, name, kind, hash, now, *expires);
 }
 
+/* A hash to verify against when the user does not exist (made once). */
+static char dummy_hash[FP_PWHASH_MAX];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy_hash(void)
+{
+	if (fp_password_hash("fleetpatch-dummy-password", dummy_hash, NULL))
+		dummy_hash[0] = '\0';
+}
+
 void fp_api_login(struct fp_req *r)
 {
 	static const char *const fields[] = {"username", "password", NULL};
@@ -155,10 +165,8 @@ void fp_api_login(struct fp_req *r)
 	}
 	fp_stmt_finalize(st);
 	/* Unknown users cost the same scrypt work, so timing does not reveal them. */
-	static char dummy[FP_PWHASH_MAX];
-	if (!dummy[0] && fp_password_hash("fleetpatch-dummy-password", dummy, NULL))
-		dummy[0] = '\0';
-	int ok = fp_password_verify(pw, found ? hash : dummy, NULL) == 0 && found && !disabled;
+	pthread_once(&dummy_once, make_dummy_hash);
+	int ok = fp_password_verify(pw, found ? hash : dummy_hash, NULL) == 0 && found && !disabled;
 	if (!ok) {
 		count_failure(r, ukey);
 		count_failure(r, ikey);

@@ -186,6 +186,22 @@ void fp_api_device_auth(struct fp_req *r)
 		fp_reply_err(r, &err);
 		goto out;
 	}
+	/*
+	 * Each signed request must carry a newer timestamp than the last one
+	 * accepted for this device, so a captured request cannot be replayed
+	 * within the clock-skew window.
+	 */
+	if (fp_db_run(r->db, &err, NULL,
+	              "UPDATE devices SET last_auth_ts = ? WHERE id = ? AND last_auth_ts < ?",
+	              "iii", ts, d.id, ts) == 0 &&
+	    fp_db_changes(r->db) == 0) {
+		fp_db_rollback(r->db);
+		fp_reply_error(
+		    r, 401, "unauthorized",
+		    "timestamp is not newer than this device's last request (a replayed or "
+		    "reordered request); sign a new one");
+		goto out;
+	}
 	char obj[64];
 	snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
 	struct fp_principal dev = {.kind = FP_AUTH_DEVICE, .id = d.id};

@@ -48,6 +48,7 @@ static const char *const migrations[] = {
     " first_seen TEXT NOT NULL,"
     " last_seen TEXT,"
     " last_checkin INTEGER NOT NULL DEFAULT 0,"
+    " last_auth_ts INTEGER NOT NULL DEFAULT 0,"
     " updated_at TEXT NOT NULL);"
     "CREATE INDEX devices_mac ON devices(mac);"
     "CREATE INDEX devices_serial ON devices(serial);"

@@ -188,8 +188,11 @@ class DeviceKey:
         return base64.b64encode(sig).decode()
 
     def auth(self, server, identity, inventory=None, timestamp=None):
-        body = {"identity": identity, "public_key": self.public_pem,
-                "timestamp": int(time.time()) if timestamp is None else timestamp}
+        # Like an agent, never reuse a timestamp: the server refuses replays.
+        if timestamp is None:
+            timestamp = max(int(time.time()), getattr(self, "last_ts", 0) + 1)
+            self.last_ts = timestamp
+        body = {"identity": identity, "public_key": self.public_pem, "timestamp": timestamp}
         if inventory is not None:
             body["inventory"] = inventory
         raw = json.dumps(body).encode()

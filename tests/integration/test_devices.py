@@ -219,6 +219,13 @@ class DevicesTest(unittest.TestCase):
         r = key.auth(self.s, "serial:P1")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["status"], "accepted")
+        # The same signed request sent again is a replay and gets no token.
+        body = json.dumps({"identity": "serial:P1", "public_key": key.public_pem,
+                           "timestamp": key.last_ts}).encode()
+        r = self.s.request("POST", "/api/v1/device/auth", raw=body,
+                           headers={"X-FP-Signature": key.sign(body)})
+        self.assertEqual(r.status, 401, r)
+        self.assertIn("replayed", r.json()["error"]["message"])
         con = sqlite3.connect(self.s.db_path())
         actions = [a for (a,) in con.execute("SELECT action FROM audit_log WHERE object = ?",
                                             ("device:%d" % d["id"],))]
