@@ -13,7 +13,7 @@ int fp_conf_parse(const char *data, size_t len, fp_conf_fn fn, void *ctx, struct
 {
 	if (len > FP_CONF_MAX_BYTES)
 		return fp_err_set(err, FP_ETOOBIG, "config: file is larger than %u bytes",
-				  FP_CONF_MAX_BYTES);
+		                  FP_CONF_MAX_BYTES);
 	char line[FP_CONF_MAX_LINE + 1];
 	size_t pos = 0;
 	int lineno = 0;
@@ -26,34 +26,38 @@ int fp_conf_parse(const char *data, size_t len, fp_conf_fn fn, void *ctx, struct
 		if (n > 0 && data[pos + n - 1] == '\r')
 			n--;
 		if (n > FP_CONF_MAX_LINE)
-			return fp_err_set(err, FP_ETOOBIG, "config: line %d is longer than %d bytes",
-					  lineno, FP_CONF_MAX_LINE);
+			return fp_err_set(err, FP_ETOOBIG,
+			                  "config: line %d is longer than %d bytes", lineno,
+			                  FP_CONF_MAX_LINE);
 		memcpy(line, data + pos, n);
 		line[n] = '\0';
 		pos = end + 1;
 		if (memchr(line, '\0', n))
 			return fp_err_set(err, FP_EINVAL, "config: line %d contains a NUL byte",
-					  lineno);
+			                  lineno);
 		char *p = line;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\0' || *p == '#')
 			continue;
 		char *key = p;
-		while (*p && (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_'))
+		while (*p &&
+		       (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_'))
 			p++;
 		size_t klen = (size_t)(p - key);
 		if (klen == 0 || klen > FP_CONF_MAX_KEY)
-			return fp_err_set(err, FP_EINVAL,
-					  "config: line %d: expected a key of a-z, 0-9 and _ (at most "
-					  "%d characters)",
-					  lineno, FP_CONF_MAX_KEY);
+			return fp_err_set(
+			    err, FP_EINVAL,
+			    "config: line %d: expected a key of a-z, 0-9 and _ (at most "
+			    "%d characters)",
+			    lineno, FP_CONF_MAX_KEY);
 		char *keyend = p;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p != '=')
-			return fp_err_set(err, FP_EINVAL, "config: line %d: expected '=' after '%.*s'",
-					  lineno, (int)klen, key);
+			return fp_err_set(err, FP_EINVAL,
+			                  "config: line %d: expected '=' after '%.*s'", lineno,
+			                  (int)klen, key);
 		*keyend = '\0';
 		p++;
 		while (*p == ' ' || *p == '\t')
@@ -64,16 +68,18 @@ int fp_conf_parse(const char *data, size_t len, fp_conf_fn fn, void *ctx, struct
 			char *close = strchr(p, '"');
 			if (!close)
 				return fp_err_set(err, FP_EINVAL,
-						  "config: line %d: unterminated quoted value", lineno);
+				                  "config: line %d: unterminated quoted value",
+				                  lineno);
 			*close = '\0';
 			p = close + 1;
 			while (*p == ' ' || *p == '\t')
 				p++;
 			if (*p && *p != '#')
-				return fp_err_set(err, FP_EINVAL,
-						  "config: line %d: unexpected text after the quoted "
-						  "value",
-						  lineno);
+				return fp_err_set(
+				    err, FP_EINVAL,
+				    "config: line %d: unexpected text after the quoted "
+				    "value",
+				    lineno);
 		} else {
 			char *hash = strchr(p, '#');
 			if (hash)
@@ -85,7 +91,8 @@ int fp_conf_parse(const char *data, size_t len, fp_conf_fn fn, void *ctx, struct
 		for (const char *c = val; *c; c++)
 			if ((unsigned char)*c < 0x20 && *c != '\t')
 				return fp_err_set(err, FP_EINVAL,
-						  "config: line %d: control character in value", lineno);
+				                  "config: line %d: control character in value",
+				                  lineno);
 		int rc = fn(ctx, key, val, lineno, err);
 		if (rc)
 			return rc;

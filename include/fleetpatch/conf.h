@@ -14,14 +14,15 @@
 #include "fleetpatch/err.h"
 
 #define FP_CONF_MAX_BYTES (1u << 20) /* a config file larger than this is rejected */
-#define FP_CONF_MAX_LINE 4096
-#define FP_CONF_MAX_KEY 64
+#define FP_CONF_MAX_LINE  4096
+#define FP_CONF_MAX_KEY   64
 
 /* Called for each setting; a non-zero return stops parsing and is returned. */
 typedef int (*fp_conf_fn)(void *ctx, const char *key, const char *value, int line,
-			  struct fp_err *err);
+                          struct fp_err *err);
 
-int fp_conf_parse(const char *data, size_t len, fp_conf_fn fn, void *ctx, struct fp_err *err) FP_WUR;
+int fp_conf_parse(const char *data, size_t len, fp_conf_fn fn, void *ctx,
+                  struct fp_err *err) FP_WUR;
 
 /* Parses a boolean value: true/false, yes/no, on/off, 1/0. */
 int fp_conf_bool(const char *value, int *out) FP_WUR;
