@@ -198,6 +198,7 @@ class CliTest(unittest.TestCase):
 
     def test_audit_export_verify_and_tamper(self):
         self.ok(["device", "add", "--identity", "serial:AUD-1", "--set", "name=audited"])
+        self.ok(["device", "add", "--identity", "serial:AUD-2"])
         path = os.path.join(self.tmp.name, "audit.jsonl")
         self.ok(["audit", "export", "-o", path])
         with open(path) as f:
@@ -224,6 +225,18 @@ class CliTest(unittest.TestCase):
         r = self.run_cli(["audit", "verify", "--file", bad], server="http://127.0.0.1:1")
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("audit log TAMPERED at entry %d" % e["seq"], r.stdout)
+
+        # Deleting an entry, or swapping two, is caught at the first entry out of place.
+        original = [json.loads(x) for x in lines[:i] + [line] + lines[i + 1:]]
+        self.assertGreaterEqual(len(original), 3)
+        for name, edited in (("deleted", original[:1] + original[2:]),
+                             ("swapped", [original[0], original[2], original[1]] + original[3:])):
+            path2 = os.path.join(self.tmp.name, "audit-%s.jsonl" % name)
+            with open(path2, "w") as f:
+                f.write("".join(json.dumps(x, separators=(",", ":")) + "\n" for x in edited))
+            r = self.run_cli(["audit", "verify", "--file", path2], server="http://127.0.0.1:1")
+            self.assertEqual(r.returncode, 1, (name, r))
+            self.assertIn("audit log TAMPERED at entry %d" % original[1]["seq"], r.stdout, name)
 
     # ---- help and exit codes ----
 
