@@ -260,9 +260,7 @@ void fp_api_users_list(struct fp_req *r)
 	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
 		json_array_append_new(arr, user_json(st));
 	fp_stmt_finalize(st);
-	fp_reply(r, 200,
-	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-	                   (json_int_t)page, "per_page", (json_int_t)per_page));
+	fp_reply_page(r, arr, total, page, per_page);
 }
 
 void fp_api_user_create(struct fp_req *r)
@@ -523,9 +521,7 @@ void fp_api_tokens_list(struct fp_req *r)
 	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
 		json_array_append_new(arr, token_json(st));
 	fp_stmt_finalize(st);
-	fp_reply(r, 200,
-	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-	                   (json_int_t)page, "per_page", (json_int_t)per_page));
+	fp_reply_page(r, arr, total, page, per_page);
 }
 
 void fp_api_token_create(struct fp_req *r)

@@ -185,9 +185,7 @@ void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t sta
 	size_t start = (size_t)((page - 1) * per_page);
 	for (size_t i = start; i < c.n && i < start + (size_t)per_page; i++)
 		json_array_append(arr, c.items[i].obj);
-	fp_reply(r, 200,
-	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)c.n, "page",
-	                   (json_int_t)page, "per_page", (json_int_t)per_page));
+	fp_reply_page(r, arr, c.n, page, per_page);
 out:
 	for (size_t i = 0; i < c.n; i++)
 		json_decref(c.items[i].obj);

@@ -162,9 +162,7 @@ void fp_api_groups_list(struct fp_req *r)
 		json_array_append_new(arr, group_json(&g));
 	}
 	fp_stmt_finalize(st);
-	fp_reply(r, 200,
-	         json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-	                   (json_int_t)page, "per_page", (json_int_t)per_page));
+	fp_reply_page(r, arr, total, page, per_page);
 }
 
 void fp_api_group_create(struct fp_req *r)

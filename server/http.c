@@ -37,6 +37,13 @@ void fp_reply_raw(struct fp_req *r, int status, const char *ctype, char *data, s
 	r->content_type = ctype;
 }
 
+void fp_reply_page(struct fp_req *r, json_t *items, int64_t total, int64_t page, int64_t per_page)
+{
+	fp_reply(r, 200,
+	         json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
+	                   (json_int_t)page, "per_page", (json_int_t)per_page));
+}
+
 void fp_reply_error(struct fp_req *r, int status, const char *code, const char *fmt, ...)
 {
 	char msg[FP_ERR_MSG_MAX];

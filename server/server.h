@@ -129,6 +129,8 @@ void fp_reply_error(struct fp_req *r, int status, const char *code, const char *
 /* Maps an fp_err to the matching HTTP status and error code. */
 void fp_reply_err(struct fp_req *r, const struct fp_err *err);
 void fp_reply_raw(struct fp_req *r, int status, const char *ctype, char *data, size_t len);
+/* A 200 page of a listing: {"items", "total", "page", "per_page"}; takes ownership of items. */
+void fp_reply_page(struct fp_req *r, json_t *items, int64_t total, int64_t page, int64_t per_page);
 
 /* Request helpers. */
 const char *fp_req_query(struct fp_req *r, const char *name);
