@@ -165,6 +165,17 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(self.s.status_of_oversized("POST", "/api/v1/devices", (1 << 20) + 1,
                                                     token=self.operator), 413)
         self.assertEqual(self.s.status_of_oversized("POST", "/api/v1/auth/login", 16385), 413)
+        # A chunked body has no declared length; the cap still holds.
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=30)
+        chunks = (b"x" * 65536 for _ in range(20))
+        c.request("POST", "/api/v1/devices", body=chunks, encode_chunked=True,
+                  headers={"Authorization": "Bearer " + self.operator,
+                           "Transfer-Encoding": "chunked"})
+        resp = c.getresponse()
+        self.assertEqual(resp.status, 413)
+        self.assertIn(b"too_large", resp.read())
+        c.close()
         self.assertError(self.s.request("GET", "/api/v1/devices?bogus=1", token=self.viewer),
                          400, msg="unknown query parameter 'bogus'")
         self.assertError(self.s.request("GET", "/api/v1/devices?per_page=100000",
