@@ -8,6 +8,7 @@
 #include "fleetpatch/secret.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,16 +62,49 @@ void fp_sha256_hex(const void *data, size_t n, char out[FP_SHA256_HEX_LEN + 1])
 	hex_encode(md, sizeof(md), out);
 }
 
-void fp_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up
+ * (under a lock) on every use, which the device check-in path pays per request. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void digest2(EVP_MD_CTX *ctx, const void *a, size_t an, const void *b, size_t bn,
                     unsigned char out[32])
 {
 	unsigned int len = 0;
-	if (keylen > INT_MAX)
-		abort();
-	if (!HMAC(EVP_sha256(), keylen ? key : "", (int)keylen, n ? msg : (const void *)"", n, out,
-	          &len) ||
+	if (EVP_DigestInit_ex(ctx, sha256_md, NULL) != 1 || EVP_DigestUpdate(ctx, a, an) != 1 ||
+	    (bn && EVP_DigestUpdate(ctx, b, bn) != 1) || EVP_DigestFinal_ex(ctx, out, &len) != 1 ||
 	    len != 32)
 		abort();
+}
+
+void fp_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+                    unsigned char out[32])
+{
+	/* HMAC as RFC 2104 defines it, over SHA-256's 64-byte block. */
+	unsigned char k0[64] = {0}, pad[64], inner[32];
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!sha256_md || !ctx)
+		abort();
+	if (keylen > sizeof(k0))
+		digest2(ctx, key, keylen, NULL, 0, k0);
+	else if (keylen)
+		memcpy(k0, key, keylen);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k0[i] ^ 0x36;
+	digest2(ctx, pad, sizeof(pad), n ? msg : (const void *)"", n, inner);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k0[i] ^ 0x5c;
+	digest2(ctx, pad, sizeof(pad), inner, sizeof(inner), out);
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_cleanse(k0, sizeof(k0));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
 }
 
 int fp_ct_equal(const void *a, const void *b, size_t n)

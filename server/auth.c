@@ -130,8 +130,9 @@ int fp_auth_device_token(struct fp_server *s, fp_db *db, const char *token,
 		return fp_err_set(err, FP_EAUTH,
 		                  "the device token has expired; authenticate again");
 	fp_stmt *st = NULL;
-	int rc = fp_db_prepare(db, "SELECT status, auth_epoch, identity FROM devices WHERE id = ?",
-	                       &st, err);
+	int rc = fp_db_prepare(
+	    db, "SELECT status, auth_epoch, identity, last_checkin FROM devices WHERE id = ?", &st,
+	    err);
 	if (rc)
 		return rc;
 	fp_stmt_int(st, 1, id);
@@ -147,6 +148,7 @@ int fp_auth_device_token(struct fp_server *s, fp_db *db, const char *token,
 	who->id = id;
 	who->role = FP_ROLE_NONE;
 	snprintf(who->name, sizeof(who->name), "%s", fp_stmt_col_text(st, 2));
+	who->last_checkin = fp_stmt_col_int(st, 3);
 	rc = 0;
 out:
 	fp_stmt_finalize(st);

@@ -46,10 +46,42 @@ int fp_stmt_col_null(fp_stmt *st, int col)
 {
 	return ops_of(st)->col_is_null(st, col);
 }
+int fp_db_prepare(fp_db *db, const char *sql, fp_stmt **out, struct fp_err *err)
+{
+	for (int i = 0; i < db->ncache; i++) {
+		struct fp_db_cached *c = &db->cache[i];
+		if (!c->in_use && strcmp(c->sql, sql) == 0) {
+			c->in_use = 1;
+			*out = c->st;
+			return 0;
+		}
+	}
+	int rc = db->ops->prepare(db, sql, out, err);
+	if (rc || db->ncache == FP_DB_STMT_CACHE)
+		return rc;
+	/* Keep it; a statement already in use (a nested query) gets a fresh one. */
+	char *key = strdup(sql);
+	if (!key)
+		return 0;
+	struct fp_db_cached *c = &db->cache[db->ncache++];
+	c->sql = key;
+	c->st = *out;
+	c->in_use = 1;
+	return 0;
+}
+
 void fp_stmt_finalize(fp_stmt *st)
 {
-	if (st)
-		ops_of(st)->finalize(st);
+	if (!st)
+		return;
+	fp_db *db = ((struct fp_stmt_head *)st)->db;
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].st == st) {
+			db->ops->reset(st);
+			db->cache[i].in_use = 0;
+			return;
+		}
+	db->ops->finalize(st);
 }
 int fp_db_changes(fp_db *db)
 {
@@ -63,8 +95,14 @@ int fp_db_exec(fp_db *db, const char *sql, struct fp_err *err)
 
 void fp_db_close(fp_db *db)
 {
-	if (db)
-		db->ops->close(db);
+	if (!db)
+		return;
+	for (int i = 0; i < db->ncache; i++) {
+		db->ops->finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
+	db->ncache = 0;
+	db->ops->close(db);
 }
 
 int fp_db_begin(fp_db *db, struct fp_err *err)

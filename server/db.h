@@ -36,18 +36,32 @@ struct fp_db_ops {
 	void (*close)(fp_db *db);
 };
 
+#define FP_DB_STMT_CACHE 64 /* prepared statements kept per connection */
+
+struct fp_db_cached {
+	char *sql; /* owned copy: the key */
+	fp_stmt *st;
+	int in_use;
+};
+
 struct fp_db {
 	const struct fp_db_ops *ops;
 	int in_tx;
+	/* Statements are kept prepared and reset after use, so the hot paths
+	 * (authentication, check-in) do not parse the same SQL on every request. */
+	struct fp_db_cached cache[FP_DB_STMT_CACHE];
+	int ncache;
 };
 
 /* Opens the embedded SQLite database at path (WAL, foreign keys, busy timeout). */
 int fp_db_open_sqlite(const char *path, fp_db **out, struct fp_err *err) FP_WUR;
 
-static inline int fp_db_prepare(fp_db *db, const char *sql, fp_stmt **out, struct fp_err *err)
-{
-	return db->ops->prepare(db, sql, out, err);
-}
+/*
+ * Prepares sql, or hands out the connection's kept statement for the same
+ * text when it is not in use. Release with fp_stmt_finalize, which resets a
+ * kept statement for the next caller instead of destroying it.
+ */
+int fp_db_prepare(fp_db *db, const char *sql, fp_stmt **out, struct fp_err *err) FP_WUR;
 int fp_db_exec(fp_db *db, const char *sql, struct fp_err *err) FP_WUR;
 void fp_db_close(fp_db *db);
 

@@ -63,6 +63,7 @@ struct fp_principal {
 	int64_t token_id;
 	char name[128]; /* username, or device identity */
 	int role;
+	int64_t last_checkin; /* devices: unix time of the last recorded check-in */
 };
 
 struct fp_server;
