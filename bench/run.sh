@@ -57,10 +57,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "building in $BUILD" >&2
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j2 --target fleetpatchd fleetpatch_core >/dev/null
-cmake -S "$SRC/bench" -B "$BUILD/bench" -DCMAKE_BUILD_TYPE=Release -DFP_SOURCE_DIR="$SRC" \
-	-DFP_BUILD_DIR="$BUILD" >/dev/null
-cmake --build "$BUILD/bench" -j2 >/dev/null
+cmake --build "$BUILD" -j2 --target fleetpatchd fp_enroll >/dev/null
 
 # ---- processes we start are stopped on any exit ----
 TMP=$(mktemp -d /tmp/fp-bench.XXXXXX)
@@ -146,7 +143,7 @@ OP_TOKEN=$(curl -sf --max-time 10 -H 'Content-Type: application/json' \
 # ---- 2. enrol the fleet ----
 TOKENS="$TMP/tokens"
 t0=$(date +%s.%N)
-timeout 1800 "$BUILD/bench/fp_enroll" "$FP_URL" "$OP_TOKEN" "$DEVICES" "$TOKENS" ||
+timeout 1800 "$BUILD/fp_enroll" "$FP_URL" "$OP_TOKEN" "$DEVICES" "$TOKENS" ||
 	die "enrolment failed"
 t1=$(date +%s.%N)
 n=$(wc -l <"$TOKENS")
