@@ -142,7 +142,8 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: fp_enroll BASE_URL OPERATOR_TOKEN COUNT OUT_FILE [PREFIX]\n");
+		fprintf(stderr,
+		        "usage: fp_enroll BASE_URL OPERATOR_TOKEN COUNT OUT_FILE [PREFIX]\n");
 		return 2;
 	}
 	const char *base = argv[1], *prefix = argc == 6 ? argv[5] : "bench";

@@ -107,6 +107,14 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 /* Checks that exactly n operands follow the options; else a usage error (c->rc). */
 int cli_operands(struct cli *c, int argc, char **argv, int n, const char *usage);
 
+/*
+ * For commands whose options are all handled by cli_opt: parses them and
+ * checks for n operands. Non-zero means "return c->rc" (help shown, or a
+ * usage error).
+ */
+int cli_args(struct cli *c, int argc, char **argv, const struct option *opts, const char *usage,
+             int n);
+
 /* Parses a decimal integer in [min, max]; -1 when s is not one. */
 int cli_parse_long(const char *s, long min, long max, long *out);
 

@@ -99,11 +99,7 @@ int cli_cmd_logout(struct cli *c, int argc, char **argv)
 	    "\n"
 	    "Ends the session on the server and removes the credentials file.\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, usage)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 0, usage))
+	if (cli_args(c, argc, argv, opts, usage, 0))
 		return c->rc;
 	struct cli_response rs;
 	struct fp_err err = {0};
@@ -135,11 +131,7 @@ int cli_cmd_whoami(struct cli *c, int argc, char **argv)
 	                            "\n"
 	                            "Shows the operator and role of the current token.\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, usage)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 0, usage))
+	if (cli_args(c, argc, argv, opts, usage, 0))
 		return c->rc;
 	return cli_show(c, "GET", "/api/v1/auth/whoami", NULL);
 }

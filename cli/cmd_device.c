@@ -103,11 +103,7 @@ static int device_one(struct cli *c, int argc, char **argv, const char *method, 
                       const char *use)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 1, use))
+	if (cli_args(c, argc, argv, opts, use, 1))
 		return c->rc;
 	struct cli_url u;
 	if (device_path(argv[optind], suffix, &u, use))

@@ -50,11 +50,7 @@ static int group_list(struct cli *c, int argc, char **argv)
 	    "\n"
 	    "Lists device groups.\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_PAGING_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 0, use))
+	if (cli_args(c, argc, argv, opts, use, 0))
 		return c->rc;
 	return cli_list(c, "/api/v1/groups", group_cols);
 }
@@ -63,11 +59,7 @@ static int group_list(struct cli *c, int argc, char **argv)
 static int group_one(struct cli *c, int argc, char **argv, const char *method, const char *use)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 1, use))
+	if (cli_args(c, argc, argv, opts, use, 1))
 		return c->rc;
 	struct cli_url u;
 	group_path(&u, argv[optind], "");
@@ -150,11 +142,7 @@ static int group_devices(struct cli *c, int argc, char **argv)
 	    "\n"
 	    "Lists the devices in a group.\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_PAGING_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 1, use))
+	if (cli_args(c, argc, argv, opts, use, 1))
 		return c->rc;
 	struct cli_url u;
 	group_path(&u, argv[optind], "/devices");

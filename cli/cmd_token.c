@@ -35,11 +35,7 @@ static int token_list(struct cli *c, int argc, char **argv)
 	    "\n"
 	    "Lists your tokens and sessions (an admin sees everyone's).\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_PAGING_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 0, use))
+	if (cli_args(c, argc, argv, opts, use, 0))
 		return c->rc;
 	return cli_list(c, "/api/v1/tokens", token_cols);
 }

@@ -58,11 +58,7 @@ static int user_list(struct cli *c, int argc, char **argv)
 	    "\n"
 	    "Lists operators (admin only).\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_PAGING_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 0, use))
+	if (cli_args(c, argc, argv, opts, use, 0))
 		return c->rc;
 	return cli_list(c, "/api/v1/users", user_cols);
 }
@@ -70,11 +66,7 @@ static int user_list(struct cli *c, int argc, char **argv)
 static int user_one(struct cli *c, int argc, char **argv, const char *method, const char *use)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	int o;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 1, use))
+	if (cli_args(c, argc, argv, opts, use, 1))
 		return c->rc;
 	struct cli_url u;
 	user_path(&u, argv[optind]);

@@ -174,6 +174,16 @@ int cli_operands(struct cli *c, int argc, char **argv, int n, const char *usage)
 	return -1;
 }
 
+int cli_args(struct cli *c, int argc, char **argv, const struct option *opts, const char *usage,
+             int n)
+{
+	int o;
+	while ((o = cli_opt(c, argc, argv, opts, usage)) != -1)
+		if (o == CLI_STOP)
+			return 1;
+	return cli_operands(c, argc, argv, n, usage) ? 1 : 0;
+}
+
 int cli_dispatch(struct cli *c, int argc, char **argv, const struct cli_cmd *cmds, size_t n,
                  const char *usage)
 {

@@ -18,6 +18,16 @@ void fp_api_list_devices(struct fp_req *r, const char *extra_filter, int64_t sta
 int fp_api_finish(struct fp_req *r, int rc, struct fp_err *err, const char *action,
                   const char *object, const json_t *before, const json_t *after);
 
+/*
+ * Answers a paged listing (query parameters page and per_page only): the
+ * total from count_sql and one page from list_sql, which ends in
+ * "LIMIT ? OFFSET ?". When owner >= 0 it is bound to the first ? of both
+ * (write the condition as "? IN (0, owner_column)" so 0 means everyone).
+ */
+typedef json_t *(*fp_row_json_fn)(struct fp_req *r, fp_stmt *st);
+void fp_api_list_page(struct fp_req *r, const char *count_sql, const char *list_sql, int64_t owner,
+                      fp_row_json_fn row);
+
 /* api_system.c */
 void fp_api_health(struct fp_req *r);
 void fp_api_metrics(struct fp_req *r);

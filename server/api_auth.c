@@ -216,8 +216,9 @@ void fp_api_whoami(struct fp_req *r)
 
 /* ---- users ---- */
 
-static json_t *user_json(fp_stmt *st)
+static json_t *user_json(struct fp_req *r, fp_stmt *st)
 {
+	(void)r;
 	return json_pack("{s:s,s:s,s:b,s:s,s:s}", "username", fp_stmt_col_text(st, 0), "role",
 	                 fp_stmt_col_text(st, 1), "disabled", (int)fp_stmt_col_int(st, 2),
 	                 "created_at", fp_stmt_col_text(st, 3), "updated_at",
@@ -234,33 +235,16 @@ static json_t *load_user(struct fp_req *r, const char *name)
 		return NULL;
 	fp_stmt_text(st, 1, name);
 	if (fp_stmt_step(st, NULL) == FP_DB_ROW)
-		u = user_json(st);
+		u = user_json(r, st);
 	fp_stmt_finalize(st);
 	return u;
 }
 
 void fp_api_users_list(struct fp_req *r)
 {
-	static const char *const q[] = {"page", "per_page", NULL};
-	int64_t page, per_page, total = 0;
-	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
-		return;
-	struct fp_err err = {0};
-	fp_stmt *st = NULL;
-	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM users", NULL) ||
-	    fp_db_prepare(r->db,
-	                  "SELECT " USER_COLS " FROM users ORDER BY username LIMIT ? OFFSET ?", &st,
-	                  &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
-	fp_stmt_int(st, 1, per_page);
-	fp_stmt_int(st, 2, (page - 1) * per_page);
-	json_t *arr = json_array();
-	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
-		json_array_append_new(arr, user_json(st));
-	fp_stmt_finalize(st);
-	fp_reply_page(r, arr, total, page, per_page);
+	fp_api_list_page(r, "SELECT COUNT(*) FROM users",
+	                 "SELECT " USER_COLS " FROM users ORDER BY username LIMIT ? OFFSET ?", -1,
+	                 user_json);
 }
 
 void fp_api_user_create(struct fp_req *r)
@@ -482,8 +466,9 @@ void fp_api_user_delete(struct fp_req *r)
 
 /* ---- API tokens ---- */
 
-static json_t *token_json(fp_stmt *st)
+static json_t *token_json(struct fp_req *r, fp_stmt *st)
 {
+	(void)r;
 	char exp[32];
 	fp_time_rfc3339(fp_stmt_col_int(st, 4), exp);
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "id",
@@ -495,33 +480,13 @@ static json_t *token_json(fp_stmt *st)
 
 void fp_api_tokens_list(struct fp_req *r)
 {
-	static const char *const q[] = {"page", "per_page", NULL};
-	int64_t page, per_page, total = 0;
-	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
-		return;
-	int all = r->who.role >= FP_ROLE_ADMIN;
-	struct fp_err err = {0};
-	fp_stmt *st = NULL;
-	if (fp_db_run(r->db, &err, &total,
-	              "SELECT COUNT(*) FROM api_tokens WHERE (? = 1 OR user_id = ?)", "ii",
-	              (int64_t)all, r->who.id) ||
-	    fp_db_prepare(r->db,
-	                  "SELECT t.id, t.name, t.kind, u.username, t.expires_at, t.created_at, "
-	                  "t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = "
-	                  "t.user_id WHERE (? = 1 OR t.user_id = ?) ORDER BY t.id LIMIT ? OFFSET ?",
-	                  &st, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
-	fp_stmt_int(st, 1, all);
-	fp_stmt_int(st, 2, r->who.id);
-	fp_stmt_int(st, 3, per_page);
-	fp_stmt_int(st, 4, (page - 1) * per_page);
-	json_t *arr = json_array();
-	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
-		json_array_append_new(arr, token_json(st));
-	fp_stmt_finalize(st);
-	fp_reply_page(r, arr, total, page, per_page);
+	/* Admins see every token; others only their own. */
+	int64_t owner = r->who.role >= FP_ROLE_ADMIN ? 0 : r->who.id;
+	fp_api_list_page(r, "SELECT COUNT(*) FROM api_tokens WHERE ? IN (0, user_id)",
+	                 "SELECT t.id, t.name, t.kind, u.username, t.expires_at, t.created_at, "
+	                 "t.last_used_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = "
+	                 "t.user_id WHERE ? IN (0, t.user_id) ORDER BY t.id LIMIT ? OFFSET ?",
+	                 owner, token_json);
 }
 
 void fp_api_token_create(struct fp_req *r)

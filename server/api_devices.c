@@ -226,6 +226,33 @@ void fp_api_device_get(struct fp_req *r)
 	fp_device_row_free(&d);
 }
 
+void fp_api_list_page(struct fp_req *r, const char *count_sql, const char *list_sql, int64_t owner,
+                      fp_row_json_fn row)
+{
+	static const char *const q[] = {"page", "per_page", NULL};
+	int64_t page, per_page, total = 0;
+	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
+		return;
+	struct fp_err err = {0};
+	fp_stmt *st = NULL;
+	int rc = owner >= 0 ? fp_db_run(r->db, &err, &total, count_sql, "i", owner)
+	                    : fp_db_run(r->db, &err, &total, count_sql, NULL);
+	if (rc || fp_db_prepare(r->db, list_sql, &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	int i = 1;
+	if (owner >= 0)
+		fp_stmt_int(st, i++, owner);
+	fp_stmt_int(st, i++, per_page);
+	fp_stmt_int(st, i, (page - 1) * per_page);
+	json_t *arr = json_array();
+	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
+		json_array_append_new(arr, row(r, st));
+	fp_stmt_finalize(st);
+	fp_reply_page(r, arr, total, page, per_page);
+}
+
 /* Commits a change with its audit entry, or rolls it back and replies the error. */
 int fp_api_finish(struct fp_req *r, int rc, struct fp_err *err, const char *action,
                   const char *object, const json_t *before, const json_t *after)

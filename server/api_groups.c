@@ -133,36 +133,24 @@ static char *check_filter(struct fp_req *r, const json_t *jf)
 	return canon;
 }
 
+static json_t *group_row_json(struct fp_req *r, fp_stmt *st)
+{
+	(void)r;
+	struct group g = {.id = fp_stmt_col_int(st, 0)};
+	snprintf(g.name, sizeof(g.name), "%s", fp_stmt_col_text(st, 1));
+	g.description = (char *)fp_stmt_col_text(st, 2);
+	g.filter = (char *)fp_stmt_col_text(st, 3);
+	snprintf(g.created_at, sizeof(g.created_at), "%s", fp_stmt_col_text(st, 4));
+	snprintf(g.updated_at, sizeof(g.updated_at), "%s", fp_stmt_col_text(st, 5));
+	return group_json(&g);
+}
+
 void fp_api_groups_list(struct fp_req *r)
 {
-	static const char *const q[] = {"page", "per_page", NULL};
-	int64_t page, per_page, total = 0;
-	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
-		return;
-	struct fp_err err = {0};
-	fp_stmt *st = NULL;
-	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM device_groups", NULL) ||
-	    fp_db_prepare(r->db,
-	                  "SELECT id, name, description, filter, created_at, updated_at FROM "
-	                  "device_groups ORDER BY name LIMIT ? OFFSET ?",
-	                  &st, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
-	fp_stmt_int(st, 1, per_page);
-	fp_stmt_int(st, 2, (page - 1) * per_page);
-	json_t *arr = json_array();
-	while (fp_stmt_step(st, NULL) == FP_DB_ROW) {
-		struct group g = {.id = fp_stmt_col_int(st, 0)};
-		snprintf(g.name, sizeof(g.name), "%s", fp_stmt_col_text(st, 1));
-		g.description = (char *)fp_stmt_col_text(st, 2);
-		g.filter = (char *)fp_stmt_col_text(st, 3);
-		snprintf(g.created_at, sizeof(g.created_at), "%s", fp_stmt_col_text(st, 4));
-		snprintf(g.updated_at, sizeof(g.updated_at), "%s", fp_stmt_col_text(st, 5));
-		json_array_append_new(arr, group_json(&g));
-	}
-	fp_stmt_finalize(st);
-	fp_reply_page(r, arr, total, page, per_page);
+	fp_api_list_page(r, "SELECT COUNT(*) FROM device_groups",
+	                 "SELECT id, name, description, filter, created_at, updated_at FROM "
+	                 "device_groups ORDER BY name LIMIT ? OFFSET ?",
+	                 -1, group_row_json);
 }
 
 void fp_api_group_create(struct fp_req *r)

@@ -326,28 +326,16 @@ void fp_api_import_create(struct fp_req *r)
 	         id);
 }
 
+static json_t *import_row_json(struct fp_req *r, fp_stmt *st)
+{
+	return import_json(r->srv, st);
+}
+
 void fp_api_imports_list(struct fp_req *r)
 {
-	static const char *const q[] = {"page", "per_page", NULL};
-	int64_t page, per_page, total = 0;
-	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
-		return;
-	struct fp_err err = {0};
-	fp_stmt *st = NULL;
-	if (fp_db_run(r->db, &err, &total, "SELECT COUNT(*) FROM imports", NULL) ||
-	    fp_db_prepare(r->db,
-	                  "SELECT " IMPORT_COLS " FROM imports ORDER BY id DESC LIMIT ? OFFSET ?",
-	                  &st, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
-	fp_stmt_int(st, 1, per_page);
-	fp_stmt_int(st, 2, (page - 1) * per_page);
-	json_t *arr = json_array();
-	while (fp_stmt_step(st, NULL) == FP_DB_ROW)
-		json_array_append_new(arr, import_json(r->srv, st));
-	fp_stmt_finalize(st);
-	fp_reply_page(r, arr, total, page, per_page);
+	fp_api_list_page(r, "SELECT COUNT(*) FROM imports",
+	                 "SELECT " IMPORT_COLS " FROM imports ORDER BY id DESC LIMIT ? OFFSET ?",
+	                 -1, import_row_json);
 }
 
 void fp_api_import_get(struct fp_req *r)
