@@ -18,20 +18,8 @@
 #include "api.h"
 #include "fleetpatch/import.h"
 #include "log.h"
+#include "jobs.h"
 #include "store_devices.h"
-
-struct fp_import_job {
-	int64_t id;
-	pthread_t thread;
-	struct fp_server *srv;
-	struct fp_principal who;
-	struct fp_import_result res;
-	int dry_run;
-	atomic_long done;
-	long total;
-	atomic_int finished;
-	struct fp_import_job *next;
-};
 
 struct report {
 	int64_t created, updated, unchanged;
@@ -39,11 +27,11 @@ struct report {
 
 /* Applies parsed rows in the caller's transaction. */
 static int apply_rows(fp_db *db, const struct fp_principal *who, struct fp_import_result *res,
-                      const char *source, struct fp_import_job *job, atomic_int *stop,
-                      struct report *rep, struct fp_err *err)
+                      const char *source, struct fp_job *job, struct report *rep,
+                      struct fp_err *err)
 {
 	for (size_t i = 0; i < res->n_rows; i++) {
-		if (stop && atomic_load(stop))
+		if (job && fp_job_stopping(job))
 			return fp_err_set(err, FP_EIO,
 			                  "the server shut down during the import; nothing was "
 			                  "applied");
@@ -112,118 +100,30 @@ static json_t *report_json(const struct report *rep, const struct fp_import_resu
 	                 (json_int_t)res->n_rejects_total, "rejected", rej);
 }
 
-static void *worker(void *arg)
+/* The job: all rows in one transaction; a dry run rolls back at the end. */
+static int import_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
 {
-	struct fp_import_job *job = arg;
-	struct fp_server *s = job->srv;
-	struct fp_err err = {0};
+	struct fp_import_result *res = job->arg;
 	struct report rep = {0};
-	fp_db *db = fp_db_pool_get(s->pool);
-	char now[32], obj[64];
+	char obj[64];
 	snprintf(obj, sizeof(obj), "import:%" PRId64, job->id);
-	if (fp_db_run(db, NULL, NULL, "UPDATE imports SET status = 'running' WHERE id = ?", "i",
-	              job->id))
-		fp_log(FP_LOG_WARN, "cannot mark import running", "import_id=%" PRId64, job->id);
-	int rc = fp_db_begin(db, &err);
+	int rc = fp_db_begin(db, err);
 	if (rc == 0)
-		rc = apply_rows(db, &job->who, &job->res, "import", job, &s->stopping, &rep, &err);
-	json_t *report = report_json(&rep, &job->res);
+		rc = apply_rows(db, &job->who, res, "import", job, &rep, err);
+	*report = report_json(&rep, res);
 	if (rc == 0 && !job->dry_run)
-		rc = fp_audit_append(db, &job->who, "import.apply", obj, NULL, report, &err);
+		rc = fp_audit_append(db, &job->who, "import.apply", obj, NULL, *report, err);
 	if (rc == 0 && !job->dry_run)
-		rc = fp_db_commit(db, &err);
-	fp_db_rollback(db); /* a dry run, or a failure, leaves nothing behind */
-	char *rtext = json_dumps(report, JSON_COMPACT);
-	fp_time_rfc3339(fp_now_s(), now);
-	if (fp_db_run(db, NULL, NULL,
-	              "UPDATE imports SET status = ?, finished_at = ?, report = ?, error = ? WHERE "
-	              "id = ?",
-	              "ssssi", rc ? "failed" : "succeeded", now, rc ? NULL : rtext,
-	              rc ? err.msg : NULL, job->id))
-		fp_log(FP_LOG_ERROR, "cannot record import result", "import_id=%" PRId64, job->id);
-	fp_log(rc ? FP_LOG_WARN : FP_LOG_INFO, "import finished",
-	       "import_id=%" PRId64 " status=%s created=%" PRId64 " updated=%" PRId64
-	       " unchanged=%" PRId64 " rejected=%zu dry_run=%d",
-	       job->id, rc ? "failed" : "succeeded", rep.created, rep.updated, rep.unchanged,
-	       job->res.n_rejects, job->dry_run);
-	free(rtext);
-	json_decref(report);
-	fp_db_pool_put(s->pool, db);
-	atomic_store(&job->finished, 1);
-	return NULL;
-}
-
-static void reap_finished(struct fp_server *s, int all)
-{
-	pthread_mutex_lock(&s->jobs_mu);
-	struct fp_import_job **pp = &s->jobs;
-	while (*pp) {
-		struct fp_import_job *j = *pp;
-		if (all || atomic_load(&j->finished)) {
-			*pp = j->next;
-			pthread_mutex_unlock(&s->jobs_mu);
-			pthread_join(j->thread, NULL);
-			fp_import_result_free(&j->res);
-			free(j);
-			pthread_mutex_lock(&s->jobs_mu);
-			pp = &s->jobs;
-			continue;
-		}
-		pp = &j->next;
-	}
-	pthread_mutex_unlock(&s->jobs_mu);
-}
-
-void fp_imports_shutdown(struct fp_server *s)
-{
-	reap_finished(s, 1);
-}
-
-int fp_imports_recover(struct fp_server *s, struct fp_err *err)
-{
-	fp_db *db = fp_db_pool_get(s->pool);
-	int rc =
-	    fp_db_run(db, err, NULL,
-	              "UPDATE imports SET status = 'failed', error = 'the server stopped during "
-	              "the import; nothing was applied' WHERE status IN ('queued', 'running')",
-	              NULL);
-	fp_db_pool_put(s->pool, db);
+		rc = fp_db_commit(db, err);
+	fp_db_rollback(db);
 	return rc;
 }
 
-static json_t *import_json(struct fp_server *s, fp_stmt *st)
+static void free_result(void *arg)
 {
-	int64_t id = fp_stmt_col_int(st, 0);
-	const char *status = fp_stmt_col_text(st, 2);
-	const char *rep = fp_stmt_col_text(st, 7);
-	json_t *report = rep ? json_loads(rep, 0, NULL) : NULL;
-	json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s?,s:s?}", "id", (json_int_t)id, "format",
-	                      fp_stmt_col_text(st, 1), "status", status, "dry_run",
-	                      (int)fp_stmt_col_int(st, 3), "created_by", fp_stmt_col_text(st, 4),
-	                      "created_at", fp_stmt_col_text(st, 5), "finished_at",
-	                      fp_stmt_col_text(st, 6), "error", fp_stmt_col_text(st, 8));
-	json_object_set_new(o, "report", report ? report : json_null());
-	long done = 0, total = -1;
-	if (report) {
-		total = (long)json_integer_value(json_object_get(report, "rows"));
-		done = total;
-	}
-	pthread_mutex_lock(&s->jobs_mu);
-	for (struct fp_import_job *j = s->jobs; j; j = j->next)
-		if (j->id == id && !report) {
-			done = atomic_load(&j->done);
-			total = j->total;
-		}
-	pthread_mutex_unlock(&s->jobs_mu);
-	json_object_set_new(o, "progress",
-	                    total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total",
-	                                           (json_int_t)total)
-	                               : json_null());
-	return o;
+	fp_import_result_free(arg);
+	free(arg);
 }
-
-#define IMPORT_COLS                                                                                \
-	"id, format, status, dry_run, created_by, created_at, finished_at, report, error"
 
 static int bool_param(struct fp_req *r, const char *name, int *out)
 {
@@ -261,103 +161,57 @@ void fp_api_import_create(struct fp_req *r)
 		return;
 	}
 	struct fp_err err = {0};
-	struct fp_import_job *job = calloc(1, sizeof(*job));
-	if (!job) {
+	struct fp_job *job = calloc(1, sizeof(*job));
+	struct fp_import_result *res = calloc(1, sizeof(*res));
+	if (!job || !res) {
+		free(job);
+		free(res);
 		fp_reply_error(r, 500, "out_of_memory", "out of memory");
 		return;
 	}
-	if (fp_import_parse(fmt, r->body, r->body_len, r->srv->oui, &job->res, &err)) {
+	if (fp_import_parse(fmt, r->body, r->body_len, r->srv->oui, res, &err)) {
 		free(job);
+		free(res);
 		fp_reply_err(r, &err);
 		return;
 	}
-	char now[32], actor[160];
-	fp_time_rfc3339(fp_now_s(), now);
-	fp_actor_name(&r->who, actor);
-	int64_t id = 0;
-	if (fp_db_run(
-	        r->db, &err, &id,
-	        "INSERT INTO imports (format, status, dry_run, created_by, created_at) VALUES "
-	        "(?, 'queued', ?, ?, ?) RETURNING id",
-	        "siss", fp_import_format_name(fmt), (int64_t)dry, actor, now)) {
-		fp_import_result_free(&job->res);
-		free(job);
-		fp_reply_err(r, &err);
-		return;
-	}
-	job->id = id;
-	job->srv = r->srv;
 	job->who = r->who;
 	job->dry_run = dry;
-	job->total = (long)job->res.n_rows;
-	reap_finished(r->srv, 0);
-	pthread_mutex_lock(&r->srv->jobs_mu);
-	int trc = pthread_create(&job->thread, NULL, worker, job);
-	if (trc == 0) {
-		job->next = r->srv->jobs;
-		r->srv->jobs = job;
-	}
-	pthread_mutex_unlock(&r->srv->jobs_mu);
-	if (trc) {
-		if (fp_db_run(
-		        r->db, NULL, NULL,
-		        "UPDATE imports SET status = 'failed', error = 'cannot start a worker' "
-		        "WHERE id = ?",
-		        "i", id))
-			fp_log(FP_LOG_ERROR, "cannot record import failure", "import_id=%" PRId64,
-			       id);
-		fp_import_result_free(&job->res);
-		free(job);
-		fp_reply_error(r, 503, "unavailable", "cannot start the import; try again");
-		return;
-	}
-	fp_stmt *st = NULL;
-	if (fp_db_prepare(r->db, "SELECT " IMPORT_COLS " FROM imports WHERE id = ?", &st, &err)) {
+	job->arg = res;
+	job->free_arg = free_result;
+	job->run = import_run;
+	atomic_store(&job->total, (long)res->n_rows);
+	int64_t id = 0;
+	if (fp_job_start(r->srv, r->db, fp_import_format_name(fmt), job, &id, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
-	fp_stmt_int(st, 1, id);
-	if (fp_stmt_step(st, &err) == FP_DB_ROW)
-		fp_reply(r, 202, import_json(r->srv, st));
-	else
-		fp_reply_err(r, &err);
-	fp_stmt_finalize(st);
+	fp_job_reply(r, id, 202);
 	snprintf(r->extra_header, sizeof(r->extra_header), "Location: /api/v1/imports/%" PRId64,
 	         id);
 }
 
 static json_t *import_row_json(struct fp_req *r, fp_stmt *st)
 {
-	return import_json(r->srv, st);
+	return fp_job_json(r->srv, st);
 }
+
+/* Device imports; feed imports and assessments are jobs of other kinds. */
+#define DEVICE_IMPORT_KINDS "format IN ('csv', 'json', 'nmap', 'dnsmasq', 'dhcpd', 'mdm')"
 
 void fp_api_imports_list(struct fp_req *r)
 {
-	fp_api_list_page(r, "SELECT COUNT(*) FROM imports",
-	                 "SELECT " IMPORT_COLS " FROM imports ORDER BY id DESC LIMIT ? OFFSET ?",
+	fp_api_list_page(r, "SELECT COUNT(*) FROM imports WHERE " DEVICE_IMPORT_KINDS,
+	                 "SELECT " FP_JOB_COLS " FROM imports WHERE " DEVICE_IMPORT_KINDS
+	                 " ORDER BY id DESC LIMIT ? OFFSET ?",
 	                 -1, import_row_json);
 }
 
 void fp_api_import_get(struct fp_req *r)
 {
 	int64_t id;
-	if (fp_req_id(r, 0, &id))
-		return;
-	struct fp_err err = {0};
-	fp_stmt *st = NULL;
-	if (fp_db_prepare(r->db, "SELECT " IMPORT_COLS " FROM imports WHERE id = ?", &st, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
-	fp_stmt_int(st, 1, id);
-	int rc = fp_stmt_step(st, &err);
-	if (rc == FP_DB_ROW)
-		fp_reply(r, 200, import_json(r->srv, st));
-	else if (rc == FP_DB_DONE)
-		fp_reply_error(r, 404, "not_found", "no import with id %" PRId64, id);
-	else
-		fp_reply_err(r, &err);
-	fp_stmt_finalize(st);
+	if (fp_req_id(r, 0, &id) == 0)
+		fp_job_reply(r, id, 200);
 }
 
 /* ---- the demo fleet ---- */
@@ -497,7 +351,7 @@ int fp_demo_seed(struct fp_server *s, struct fp_err *err)
 	if (rc == 0)
 		rc = fp_db_begin(db, err);
 	if (rc == 0)
-		rc = apply_rows(db, &sys, &res, "demo", NULL, NULL, &rep, err);
+		rc = apply_rows(db, &sys, &res, "demo", NULL, &rep, err);
 	static const char *const groups[][3] = {
 	    {"cameras", "IP cameras", "tags == camera"},
 	    {"internet-facing", "Reachable from the internet", "exposure == internet"},

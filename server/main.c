@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fleetpatch/oui.h"
+#include "jobs.h"
 #include "log.h"
 #include "migrate.h"
 #include "server.h"
@@ -170,8 +171,8 @@ int main(int argc, char **argv)
 		       fp_migrate_latest());
 	pthread_mutex_init(&s->jobs_mu, NULL);
 	s->started_at = fp_now_s();
-	if (fp_server_secret(s, &err) || fp_bootstrap_admin(s, &err) ||
-	    fp_imports_recover(s, &err) || load_oui(s))
+	if (fp_server_secret(s, &err) || fp_bootstrap_admin(s, &err) || fp_jobs_recover(s, &err) ||
+	    load_oui(s))
 		goto fail;
 	if (s->cfg.demo && fp_demo_seed(s, &err))
 		goto fail;
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
 	fp_log(FP_LOG_INFO, "shutting down", "signal=%d", sig);
 	atomic_store(&s->stopping, 1);
 	fp_http_stop(s);
-	fp_imports_shutdown(s);
+	fp_jobs_shutdown(s);
 	fp_db_pool_close(s->pool);
 	fp_oui_free(s->oui);
 	fp_log(FP_LOG_INFO, "stopped", "%s", "");

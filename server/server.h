@@ -108,7 +108,7 @@ struct fp_req {
 };
 
 struct fp_oui;
-struct fp_import_job;
+struct fp_job;
 
 struct fp_server {
 	struct fp_config cfg;
@@ -119,7 +119,7 @@ struct fp_server {
 	int64_t started_at;
 	atomic_int stopping;
 	pthread_mutex_t jobs_mu;
-	struct fp_import_job *jobs; /* running import jobs */
+	struct fp_job *jobs; /* background jobs (jobs.c) */
 	atomic_ulong logins_failed, logins_ok, requests_total;
 };
 
@@ -175,9 +175,7 @@ int fp_server_secret(struct fp_server *s, struct fp_err *err) FP_WUR;
 /* Metrics text (metrics.c). */
 char *fp_metrics_render(struct fp_server *s, fp_db *db, size_t *len);
 
-/* Import jobs (api_imports.c). */
-void fp_imports_shutdown(struct fp_server *s);
-int fp_imports_recover(struct fp_server *s, struct fp_err *err) FP_WUR;
+/* The demo fleet (api_imports.c). */
 int fp_demo_seed(struct fp_server *s, struct fp_err *err) FP_WUR;
 
 #endif
