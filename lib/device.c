@@ -7,6 +7,8 @@
  */
 #include "fleetpatch/device.h"
 
+#include <openssl/evp.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -655,4 +657,63 @@ int fp_device_rec_derive_identity(struct fp_device_rec *r, struct fp_err *err)
 		return fp_device_rec_set(r, "identity", id, err);
 	}
 	return fp_err_set(err, FP_EINVAL, "no identity: need one of identity, serial, mac, ip");
+}
+
+static int cmp_component(const void *a, const void *b)
+{
+	const struct fp_component *x = *(const struct fp_component *const *)a;
+	const struct fp_component *y = *(const struct fp_component *const *)b;
+	int r = strcmp(x->name, y->name);
+	const char *const xv[3] = {x->version, x->cpe, x->purl};
+	const char *const yv[3] = {y->version, y->cpe, y->purl};
+	for (int i = 0; r == 0 && i < 3; i++)
+		r = strcmp(xv[i] ? xv[i] : "", yv[i] ? yv[i] : "");
+	return r;
+}
+
+static int hash_str(EVP_MD_CTX *ctx, const char *s, char sep)
+{
+	return EVP_DigestUpdate(ctx, s ? s : "", s ? strlen(s) : 0) == 1 &&
+	       EVP_DigestUpdate(ctx, &sep, 1) == 1;
+}
+
+int fp_device_config_key(const struct fp_device_rec *r, char out[65])
+{
+	static const enum fp_device_field fields[] = {FP_DEV_MANUFACTURER, FP_DEV_MODEL,
+	                                              FP_DEV_HW_REVISION,  FP_DEV_FIRMWARE,
+	                                              FP_DEV_PLATFORM,     FP_DEV_OS_VERSION};
+	const struct fp_component **sorted = NULL;
+	int rc = FP_ENOMEM;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	/* Unit separators keep ("ab","c") and ("a","bc") apart. */
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!hash_str(ctx, r->f[fields[i]], 0x1f))
+			goto out;
+	if (r->n_components) {
+		sorted = malloc(r->n_components * sizeof(*sorted));
+		if (!sorted)
+			goto out;
+		for (size_t i = 0; i < r->n_components; i++)
+			sorted[i] = &r->components[i];
+		qsort(sorted, r->n_components, sizeof(*sorted), cmp_component);
+	}
+	for (size_t i = 0; i < r->n_components; i++) {
+		const struct fp_component *c = sorted[i];
+		if (!hash_str(ctx, c->name, 0x1f) || !hash_str(ctx, c->version, 0x1f) ||
+		    !hash_str(ctx, c->cpe, 0x1f) || !hash_str(ctx, c->purl, 0x1e))
+			goto out;
+	}
+	unsigned char md[32];
+	unsigned int len = 0;
+	if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
+		goto out;
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+out:
+	free(sorted);
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }

@@ -145,6 +145,13 @@ int fp_device_attr_known(const char *name);
  */
 int fp_device_rec_derive_identity(struct fp_device_rec *r, struct fp_err *err) FP_WUR;
 
+/*
+ * The device's inventory configuration: SHA-256 (hex) over manufacturer,
+ * model, hardware revision, firmware, platform, OS version and the sorted
+ * component list. Devices with the same key are assessed once.
+ */
+int fp_device_config_key(const struct fp_device_rec *r, char out[65]) FP_WUR;
+
 /* Validates a UTF-8 string of at most max bytes with no control characters. */
 int fp_text_valid(const char *s, size_t max);
 

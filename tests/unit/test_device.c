@@ -150,6 +150,35 @@ static void merge_overwrites_only_present_fields(void **state)
 	fp_device_rec_free(&b);
 }
 
+static void config_key_ignores_order_and_identity(void **state)
+{
+	(void)state;
+	struct fp_device_rec a, b;
+	char ka[65], kb[65];
+	fp_device_rec_init(&a);
+	fp_device_rec_init(&b);
+	assert_int_equal(fp_device_rec_set(&a, "identity", "serial:1", NULL), 0);
+	assert_int_equal(fp_device_rec_set(&b, "identity", "serial:2", NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		struct fp_device_rec *r = i ? &b : &a;
+		assert_int_equal(fp_device_rec_set(r, "model", "archer-c7", NULL), 0);
+		assert_int_equal(fp_device_rec_set(r, "firmware", "1.1.9", NULL), 0);
+	}
+	assert_int_equal(fp_device_rec_add_component(&a, "busybox", "1.36", NULL, NULL, NULL), 0);
+	assert_int_equal(fp_device_rec_add_component(&a, "openssl", "3.0.11", NULL, NULL, NULL), 0);
+	assert_int_equal(fp_device_rec_add_component(&b, "openssl", "3.0.11", NULL, NULL, NULL), 0);
+	assert_int_equal(fp_device_rec_add_component(&b, "busybox", "1.36", NULL, NULL, NULL), 0);
+	assert_int_equal(fp_device_config_key(&a, ka), 0);
+	assert_int_equal(fp_device_config_key(&b, kb), 0);
+	assert_string_equal(ka, kb); /* same configuration, other identity and order */
+	assert_int_equal(strlen(ka), 64);
+	assert_int_equal(fp_device_rec_set(&b, "firmware", "1.2.0", NULL), 0);
+	assert_int_equal(fp_device_config_key(&b, kb), 0);
+	assert_string_not_equal(ka, kb);
+	fp_device_rec_free(&a);
+	fp_device_rec_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +188,7 @@ int main(void)
 	    cmocka_unit_test(tag_and_attr_caps),
 	    cmocka_unit_test(json_round_trip_and_unknown_fields),
 	    cmocka_unit_test(merge_overwrites_only_present_fields),
+	    cmocka_unit_test(config_key_ignores_order_and_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
