@@ -101,17 +101,24 @@ int fp_store_device_insert(fp_db *db, struct fp_device_row *d, struct fp_err *er
 	if (!rec)
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	int64_t id = 0;
+	char key[65];
+	if (fp_device_config_key(&d->rec, key)) {
+		free(rec);
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
 	int rc = fp_db_run(
 	    db, err, &id,
 	    "INSERT INTO devices (identity, status, source, pubkey, pubkey_fingerprint, "
 	    "auth_epoch, record, name, model, firmware_version, ip, mac, serial, first_seen, "
-	    "last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-	    "RETURNING id",
-	    "sssssissssssssss", field(d, FP_DEV_IDENTITY), d->status, d->source, d->pubkey,
+	    "last_seen, updated_at, config_key, exposure, criticality, eol_date) VALUES (?, ?, ?, "
+	    "?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	    "sssssissssssssssssss", field(d, FP_DEV_IDENTITY), d->status, d->source, d->pubkey,
 	    d->pubkey_fp[0] ? d->pubkey_fp : NULL, d->auth_epoch, rec, field(d, FP_DEV_NAME),
 	    field(d, FP_DEV_MODEL), field(d, FP_DEV_FIRMWARE), field(d, FP_DEV_IP),
 	    field(d, FP_DEV_MAC), field(d, FP_DEV_SERIAL), d->first_seen,
-	    d->last_seen[0] ? d->last_seen : NULL, d->first_seen);
+	    d->last_seen[0] ? d->last_seen : NULL, d->first_seen, key, field(d, FP_DEV_EXPOSURE),
+	    field(d, FP_DEV_CRITICALITY), field(d, FP_DEV_EOL_DATE));
 	free(rec);
 	if (rc == FP_EEXIST)
 		return fp_err_set(err, FP_EEXIST, "a device with identity '%.128s' already exists",
@@ -128,17 +135,24 @@ int fp_store_device_update(fp_db *db, const struct fp_device_row *d, struct fp_e
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	char now[32];
 	fp_time_rfc3339(fp_now_s(), now);
+	char key[65];
+	if (fp_device_config_key(&d->rec, key)) {
+		free(rec);
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
 	int rc =
 	    fp_db_run(db, err, NULL,
 	              "UPDATE devices SET identity = ?, status = ?, source = ?, pubkey = ?, "
 	              "pubkey_fingerprint = ?, auth_epoch = ?, record = ?, name = ?, model = ?, "
 	              "firmware_version = ?, ip = ?, mac = ?, serial = ?, last_seen = ?, "
-	              "updated_at = ? WHERE id = ?",
-	              "sssssisssssssssi", field(d, FP_DEV_IDENTITY), d->status, d->source,
+	              "updated_at = ?, config_key = ?, exposure = ?, criticality = ?, "
+	              "eol_date = ? WHERE id = ?",
+	              "sssssisssssssssssssi", field(d, FP_DEV_IDENTITY), d->status, d->source,
 	              d->pubkey, d->pubkey_fp[0] ? d->pubkey_fp : NULL, d->auth_epoch, rec,
 	              field(d, FP_DEV_NAME), field(d, FP_DEV_MODEL), field(d, FP_DEV_FIRMWARE),
 	              field(d, FP_DEV_IP), field(d, FP_DEV_MAC), field(d, FP_DEV_SERIAL),
-	              d->last_seen[0] ? d->last_seen : NULL, now, d->id);
+	              d->last_seen[0] ? d->last_seen : NULL, now, key, field(d, FP_DEV_EXPOSURE),
+	              field(d, FP_DEV_CRITICALITY), field(d, FP_DEV_EOL_DATE), d->id);
 	free(rec);
 	if (rc == FP_EEXIST)
 		return fp_err_set(err, FP_EEXIST, "a device with identity '%.128s' already exists",
