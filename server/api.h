@@ -74,6 +74,20 @@ void fp_api_audit_list(struct fp_req *r);
 void fp_api_audit_export(struct fp_req *r);
 void fp_api_audit_verify(struct fp_req *r);
 
+/* api_vulns.c */
+void fp_api_feed_import(struct fp_req *r);
+void fp_api_feeds_status(struct fp_req *r);
+void fp_api_job_get(struct fp_req *r);
+void fp_api_assessment_start(struct fp_req *r);
+void fp_api_findings_list(struct fp_req *r);
+void fp_api_device_findings(struct fp_req *r);
+void fp_api_device_sbom(struct fp_req *r);
+void fp_api_cve_get(struct fp_req *r);
+void fp_api_model_cpes_list(struct fp_req *r);
+void fp_api_model_cpe_put(struct fp_req *r);
+void fp_api_model_cpe_delete(struct fp_req *r);
+void fp_api_vex_upload(struct fp_req *r);
+
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);
 void fp_api_device_checkin(struct fp_req *r);

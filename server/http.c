@@ -342,7 +342,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct fp_req *r)
 			r->out = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
 			                   "the handler produced no response");
 		}
-		char *s = json_dumps(r->out, JSON_COMPACT);
+		char *s = json_dumps(r->out, JSON_COMPACT | JSON_REAL_PRECISION(12));
 		if (!s)
 			return MHD_NO;
 		size_t len = strlen(s);

@@ -16,6 +16,7 @@
 
 #include "fleetpatch/oui.h"
 #include "jobs.h"
+#include "vuln.h"
 #include "log.h"
 #include "migrate.h"
 #include "server.h"

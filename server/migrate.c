@@ -89,6 +89,7 @@ static const char *const migrations[] = {
     "ALTER TABLE devices ADD COLUMN exposure TEXT;"
     "ALTER TABLE devices ADD COLUMN criticality TEXT;"
     "ALTER TABLE devices ADD COLUMN eol_date TEXT;"
+    "ALTER TABLE devices ADD COLUMN assessed_key TEXT;"
     "CREATE INDEX devices_config ON devices(config_key);"
     "CREATE TABLE cves ("
     " id TEXT PRIMARY KEY,"
@@ -141,7 +142,15 @@ static const char *const migrations[] = {
     " cve_id TEXT NOT NULL,"
     " first_seen TEXT NOT NULL,"
     " fixed_at TEXT,"
-    " PRIMARY KEY (device_id, cve_id));",
+    " PRIMARY KEY (device_id, cve_id));"
+    "CREATE TABLE vex_statements ("
+    " cve_id TEXT PRIMARY KEY,"
+    " state TEXT NOT NULL,"
+    " justification TEXT,"
+    " detail TEXT,"
+    " affects TEXT NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " created_at TEXT NOT NULL);",
 
 };
 

@@ -1,0 +1,838 @@
+/*
+ * api_vulns.c — vulnerability intelligence over the API: feed imports (NVD,
+ * KEV, EPSS) as jobs, assessments, findings with their risk and its reasons,
+ * CVE details, the model → CPE mapping, and VEX statements.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "fleetpatch/cpe.h"
+#include "fleetpatch/device.h"
+#include "fleetpatch/feeds.h"
+#include "fleetpatch/nvd.h"
+#include "fleetpatch/nvd_match.h"
+#include "fleetpatch/risk.h"
+#include "fleetpatch/sbom.h"
+#include "jobs.h"
+#include "log.h"
+#include "store_devices.h"
+#include "vuln.h"
+
+#define FEED_CHUNK (1u << 20)
+#define DIRTY_ALL  20000 /* beyond this many changed keys, re-match everything */
+
+/* ---- feed jobs ---- */
+
+struct feed_arg {
+	char *data;
+	size_t len;
+};
+
+static void feed_arg_free(void *p)
+{
+	struct feed_arg *a = p;
+	if (a) {
+		free(a->data);
+		free(a);
+	}
+}
+
+struct nvd_ctx {
+	fp_db *db;
+	struct fp_job *job;
+	struct fp_err *err;
+	int64_t records, created, updated, unchanged, unassessed;
+	char **dirty;
+	size_t n_dirty, cap_dirty;
+};
+
+static int add_dirty(void *vctx, const char *key)
+{
+	struct nvd_ctx *c = vctx;
+	if (c->n_dirty == c->cap_dirty) {
+		size_t nc = c->cap_dirty ? c->cap_dirty * 2 : 1024;
+		char **nd = realloc(c->dirty, nc * sizeof(*nd));
+		if (!nd)
+			return FP_ENOMEM;
+		c->dirty = nd;
+		c->cap_dirty = nc;
+	}
+	if (!(c->dirty[c->n_dirty] = strdup(key)))
+		return FP_ENOMEM;
+	c->n_dirty++;
+	return 0;
+}
+
+static int insert_key(void *vctx, const char *key)
+{
+	void **p = vctx; /* {db, cve id, nvd_ctx} */
+	int rc = fp_db_run(p[0], NULL, NULL,
+	                   "INSERT INTO cve_keys (key, cve_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+	                   "ss", key, (const char *)p[1]);
+	return rc ? rc : add_dirty(p[2], key);
+}
+
+static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t raw_len)
+{
+	(void)raw;
+	(void)raw_len;
+	struct nvd_ctx *c = vctx;
+	c->records++;
+	atomic_store(&c->job->done, (long)c->records);
+	fp_stmt *st = NULL;
+	int rc = fp_db_prepare(c->db, "SELECT last_modified FROM cves WHERE id = ?", &st, c->err);
+	if (rc)
+		return rc;
+	fp_stmt_text(st, 1, cve->id);
+	int exists = fp_stmt_step(st, NULL) == FP_DB_ROW;
+	int same = exists && strcmp(fp_stmt_col_text(st, 0), cve->last_modified) == 0;
+	fp_stmt_finalize(st);
+	/* An unchanged record is not rewritten: re-imports are cheap and idempotent. */
+	if (same) {
+		c->unchanged++;
+		return 0;
+	}
+	struct fp_nvd_configs cfg = {0};
+	if (cve->configurations &&
+	    (rc = fp_nvd_configs_from_json(cve->configurations, &cfg, c->err))) {
+		char why[FP_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", c->err->msg);
+		return fp_err_set(c->err, rc, "%s: configurations: %s", cve->id, why);
+	}
+	char *cfg_text = cve->configurations ? json_dumps(cve->configurations, JSON_COMPACT) : NULL;
+	double cvss = cve->cvss4 >= 0 ? cve->cvss4
+	              : cve->cvss31 >= 0 ? cve->cvss31
+	              : cve->cvss30 >= 0 ? cve->cvss30
+	                                 : cve->cvss2;
+	const char *ver = cve->cvss4 >= 0    ? "4.0"
+	                  : cve->cvss31 >= 0 ? "3.1"
+	                  : cve->cvss30 >= 0 ? "3.0"
+	                  : cve->cvss2 >= 0  ? "2.0"
+	                                     : NULL;
+	int64_t milli = cvss >= 0 ? (int64_t)llround(cvss * 1000) : -1;
+	/* Keys the record named before change meaning too. */
+	if ((rc = fp_db_prepare(c->db, "SELECT key FROM cve_keys WHERE cve_id = ?", &st, c->err)))
+		goto out;
+	fp_stmt_text(st, 1, cve->id);
+	while (rc == 0 && fp_stmt_step(st, NULL) == FP_DB_ROW)
+		rc = add_dirty(c, fp_stmt_col_text(st, 0));
+	fp_stmt_finalize(st);
+	st = NULL;
+	if (rc == 0)
+		rc = fp_db_run(
+		    c->db, c->err, NULL,
+		    "INSERT INTO cves (id, published, last_modified, status, description, cvss_milli, "
+		    "cvss_version, vector, severity, cwe, configurations, has_configs) VALUES (?, ?, ?, "
+		    "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET published = "
+		    "excluded.published, last_modified = excluded.last_modified, status = "
+		    "excluded.status, description = excluded.description, cvss_milli = "
+		    "excluded.cvss_milli, cvss_version = excluded.cvss_version, vector = excluded.vector, "
+		    "severity = excluded.severity, cwe = excluded.cwe, configurations = "
+		    "excluded.configurations, has_configs = excluded.has_configs",
+		    "sssssisssssi", cve->id, cve->published, cve->last_modified, cve->status,
+		    cve->description, milli, ver, cve->vector, cve->severity, cve->cwe, cfg_text,
+		    (int64_t)(cfg.n > 0));
+	if (rc == 0)
+		rc = fp_db_run(c->db, c->err, NULL, "DELETE FROM cve_keys WHERE cve_id = ?", "s",
+		               cve->id);
+	if (rc == 0) {
+		void *p[3] = {c->db, (void *)cve->id, c};
+		rc = fp_nvd_configs_keys(&cfg, insert_key, p);
+		if (rc && !c->err->msg[0])
+			fp_err_set(c->err, rc, "%s: cannot index its products", cve->id);
+	}
+	if (rc == 0) {
+		if (exists)
+			c->updated++;
+		else
+			c->created++;
+		if (cfg.n == 0)
+			c->unassessed++;
+	}
+out:
+	fp_stmt_finalize(st);
+	free(cfg_text);
+	fp_nvd_configs_free(&cfg);
+	return rc;
+}
+
+static json_t *assess_json(const struct fp_assess_report *a)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I}", "configurations", (json_int_t)a->configs_total,
+	                 "configurations_matched", (json_int_t)a->configs_matched,
+	                 "devices_updated", (json_int_t)a->devices_updated, "findings",
+	                 (json_int_t)a->findings, "candidates", (json_int_t)a->candidates);
+}
+
+static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
+{
+	struct feed_arg *a = job->arg;
+	struct nvd_ctx c = {.db = db, .job = job, .err = err};
+	struct fp_nvd_reader *rd = NULL;
+	struct fp_assess_report ar = {0};
+	int64_t before = 0;
+	int rc = fp_db_run(db, err, &before, "SELECT COUNT(*) FROM cves", NULL);
+	if (rc == 0)
+		rc = fp_db_begin(db, err);
+	if (rc == 0)
+		rc = fp_nvd_reader_new(on_cve, &c, &rd, err);
+	for (size_t off = 0; rc == 0 && off < a->len; off += FEED_CHUNK) {
+		if (fp_job_stopping(job)) {
+			rc = fp_err_set(err, FP_EIO, "the server shut down; nothing was imported");
+			break;
+		}
+		size_t n = a->len - off < FEED_CHUNK ? a->len - off : FEED_CHUNK;
+		rc = fp_nvd_reader_feed(rd, a->data + off, n, err);
+	}
+	if (rc == 0)
+		rc = fp_nvd_reader_finish(rd, err);
+	if (rc == 0)
+		rc = fp_db_commit(db, err);
+	fp_db_rollback(db);
+	fp_nvd_reader_free(rd);
+	/* Then re-match what the changed records name (everything on a first import). */
+	if (rc == 0 && (c.created || c.updated)) {
+		int all = before == 0 || c.n_dirty > DIRTY_ALL;
+		rc = fp_db_begin(db, err);
+		if (rc == 0)
+			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, &ar, err);
+		if (rc == 0)
+			rc = fp_db_commit(db, err);
+		fp_db_rollback(db);
+	}
+	for (size_t i = 0; i < c.n_dirty; i++)
+		free(c.dirty[i]);
+	free(c.dirty);
+	if (rc)
+		return rc;
+	*report = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)c.records, "created",
+	                    (json_int_t)c.created, "updated", (json_int_t)c.updated, "unchanged",
+	                    (json_int_t)c.unchanged, "unassessed", (json_int_t)c.unassessed,
+	                    "assessment", assess_json(&ar));
+	return 0;
+}
+
+static int kev_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
+{
+	struct feed_arg *a = job->arg;
+	struct fp_kev k = {0};
+	int64_t ransomware = 0;
+	int rc = fp_kev_parse(a->data, a->len, &k, err);
+	if (rc)
+		return rc;
+	atomic_store(&job->total, (long)k.n);
+	/* The catalogue replaces the previous one whole. */
+	rc = fp_db_begin(db, err);
+	if (rc == 0)
+		rc = fp_db_run(db, err, NULL, "DELETE FROM kev", NULL);
+	for (size_t i = 0; rc == 0 && i < k.n; i++) {
+		const struct fp_kev_entry *e = &k.e[i];
+		ransomware += e->ransomware != 0;
+		rc = fp_db_run(db, err, NULL,
+		               "INSERT INTO kev (cve_id, date_added, due_date, ransomware, name) VALUES "
+		               "(?, ?, ?, ?, ?) ON CONFLICT (cve_id) DO NOTHING",
+		               "sssis", e->cve, e->date_added, e->due, (int64_t)(e->ransomware != 0),
+		               e->name);
+		atomic_store(&job->done, (long)i + 1);
+	}
+	if (rc == 0)
+		rc = fp_db_commit(db, err);
+	fp_db_rollback(db);
+	if (rc == 0)
+		*report = json_pack("{s:I,s:s,s:I}", "rows", (json_int_t)k.n, "catalog_version",
+		                    k.version, "ransomware", (json_int_t)ransomware);
+	fp_kev_free(&k);
+	return rc;
+}
+
+struct epss_ctx {
+	fp_db *db;
+	struct fp_job *job;
+	struct fp_err *err;
+	int64_t rows;
+};
+
+static int on_epss(void *vctx, const char *cve, double epss, double percentile)
+{
+	struct epss_ctx *c = vctx;
+	c->rows++;
+	atomic_store(&c->job->done, (long)c->rows);
+	return fp_db_run(c->db, c->err, NULL,
+	                 "INSERT INTO epss (cve_id, score_micro, percentile_micro) VALUES (?, ?, ?) "
+	                 "ON CONFLICT (cve_id) DO UPDATE SET score_micro = excluded.score_micro, "
+	                 "percentile_micro = excluded.percentile_micro",
+	                 "sii", cve, (int64_t)llround(epss * 1e6), (int64_t)llround(percentile * 1e6));
+}
+
+static int epss_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
+{
+	struct feed_arg *a = job->arg;
+	struct epss_ctx c = {db, job, err, 0};
+	char model[64] = "", date[32] = "";
+	int rc = fp_db_begin(db, err);
+	if (rc == 0)
+		rc = fp_db_run(db, err, NULL, "DELETE FROM epss", NULL);
+	if (rc == 0)
+		rc = fp_epss_parse(a->data, a->len, on_epss, &c, model, date, err);
+	if (rc == 0)
+		rc = fp_db_commit(db, err);
+	fp_db_rollback(db);
+	if (rc == 0)
+		*report = json_pack("{s:I,s:s,s:s}", "rows", (json_int_t)c.rows, "model_version",
+		                    model, "score_date", date);
+	return rc;
+}
+
+static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
+{
+	(void)job;
+	struct fp_assess_report ar = {0};
+	int rc = fp_db_begin(db, err);
+	if (rc == 0)
+		rc = fp_assess(db, NULL, 0, &ar, err);
+	if (rc == 0)
+		rc = fp_db_commit(db, err);
+	fp_db_rollback(db);
+	if (rc == 0)
+		*report = assess_json(&ar);
+	return rc;
+}
+
+void fp_api_feed_import(struct fp_req *r)
+{
+	static const char *const kinds[] = {"nvd", "kev", "epss"};
+	static int (*const runs[])(struct fp_job *, fp_db *, json_t **, struct fp_err *) = {
+	    nvd_run, kev_run, epss_run};
+	const char *kind = r->params[0];
+	int k = -1;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			k = i;
+	if (k < 0) {
+		fp_reply_error(r, 404, "not_found", "no feed '%.32s'; feeds are nvd, kev, epss", kind);
+		return;
+	}
+	if (!r->body_len) {
+		fp_reply_error(r, 400, "invalid", "the request body must hold the feed file");
+		return;
+	}
+	struct fp_job *job = calloc(1, sizeof(*job));
+	struct feed_arg *a = calloc(1, sizeof(*a));
+	if (!job || !a) {
+		free(job);
+		free(a);
+		fp_reply_error(r, 500, "out_of_memory", "out of memory");
+		return;
+	}
+	/* The job takes the uploaded bytes; the request no longer needs them. */
+	a->data = r->body;
+	a->len = r->body_len;
+	r->body = NULL;
+	r->body_len = 0;
+	job->who = r->who;
+	job->arg = a;
+	job->free_arg = feed_arg_free;
+	job->run = runs[k];
+	atomic_store(&job->total, -1);
+	struct fp_err err = {0};
+	int64_t id = 0;
+	if (fp_job_start(r->srv, r->db, kinds[k], job, &id, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_job_reply(r, id, 202);
+	snprintf(r->extra_header, sizeof(r->extra_header), "Location: /api/v1/jobs/%" PRId64, id);
+}
+
+void fp_api_assessment_start(struct fp_req *r)
+{
+	struct fp_job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		fp_reply_error(r, 500, "out_of_memory", "out of memory");
+		return;
+	}
+	job->who = r->who;
+	job->run = assess_run;
+	atomic_store(&job->total, -1);
+	struct fp_err err = {0};
+	int64_t id = 0;
+	if (fp_job_start(r->srv, r->db, "assessment", job, &id, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_job_reply(r, id, 202);
+	snprintf(r->extra_header, sizeof(r->extra_header), "Location: /api/v1/jobs/%" PRId64, id);
+}
+
+void fp_api_job_get(struct fp_req *r)
+{
+	int64_t id;
+	if (fp_req_id(r, 0, &id) == 0)
+		fp_job_reply(r, id, 200);
+}
+
+void fp_api_feeds_status(struct fp_req *r)
+{
+	int64_t cves = 0, unassessed = 0, kev = 0, epss = 0, findings = 0;
+	struct fp_err err = {0};
+	if (fp_db_run(r->db, &err, &cves, "SELECT COUNT(*) FROM cves", NULL) ||
+	    fp_db_run(r->db, &err, &unassessed, "SELECT COUNT(*) FROM cves WHERE has_configs = 0",
+	              NULL) ||
+	    fp_db_run(r->db, &err, &kev, "SELECT COUNT(*) FROM kev", NULL) ||
+	    fp_db_run(r->db, &err, &epss, "SELECT COUNT(*) FROM epss", NULL) ||
+	    fp_db_run(r->db, &err, &findings,
+	              "SELECT COUNT(*) FROM devices d JOIN config_findings f ON f.config_key = "
+	              "d.config_key",
+	              NULL)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_reply(r, 200,
+	         json_pack("{s:I,s:I,s:I,s:I,s:I}", "cves", (json_int_t)cves, "unassessed_cves",
+	                   (json_int_t)unassessed, "kev", (json_int_t)kev, "epss", (json_int_t)epss,
+	                   "findings", (json_int_t)findings));
+}
+
+/* ---- findings ---- */
+
+struct finding {
+	json_t *obj;
+	double score;
+	int64_t device;
+	const char *cve;
+};
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	if (x->device != y->device)
+		return x->device < y->device ? -1 : 1;
+	return strcmp(x->cve, y->cve);
+}
+
+static int past(const char *date)
+{
+	char today[32];
+	fp_time_rfc3339(fp_now_s(), today);
+	return date && strncmp(date, today, 10) < 0;
+}
+
+/*
+ * Lists current findings (device × CVE), each with its risk and the reasons,
+ * highest risk first. VEX statements that suppress a CVE hide its findings
+ * unless include_suppressed=true.
+ */
+static void list_findings(struct fp_req *r, int64_t device)
+{
+	static const char *const q[] = {"page",     "per_page", "cve", "kev", "min_risk",
+	                                "include_suppressed", NULL};
+	int64_t page, per_page;
+	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
+		return;
+	const char *cve = fp_req_query(r, "cve"), *kevq = fp_req_query(r, "kev");
+	const char *minq = fp_req_query(r, "min_risk"), *supq = fp_req_query(r, "include_suppressed");
+	double min_risk = 0;
+	if (minq) {
+		char *end;
+		min_risk = strtod(minq, &end);
+		if (*end || !(min_risk >= 0 && min_risk <= 100)) {
+			fp_reply_error(r, 400, "invalid", "min_risk must be a number from 0 to 100");
+			return;
+		}
+	}
+	if ((kevq && strcmp(kevq, "true") && strcmp(kevq, "false")) ||
+	    (supq && strcmp(supq, "true") && strcmp(supq, "false"))) {
+		fp_reply_error(r, 400, "invalid", "kev and include_suppressed must be true or false");
+		return;
+	}
+	int only_kev = kevq && strcmp(kevq, "true") == 0;
+	int with_suppressed = supq && strcmp(supq, "true") == 0;
+	struct fp_risk_weights w;
+	fp_risk_weights_default(&w);
+	struct fp_err err = {0};
+	fp_stmt *st = NULL;
+	if (fp_db_prepare(
+	        r->db,
+	        "SELECT d.id, d.name, d.exposure, d.criticality, d.eol_date, f.cve_id, f.matched_cpe, "
+	        "c.cvss_milli, c.cvss_version, c.severity, k.cve_id, k.ransomware, k.due_date, "
+	        "e.score_micro, x.first_seen, v.state, v.justification, d.identity FROM devices d "
+	        "JOIN config_findings f ON f.config_key = d.config_key JOIN cves c ON c.id = "
+	        "f.cve_id LEFT JOIN kev k ON k.cve_id = f.cve_id LEFT JOIN epss e ON e.cve_id = "
+	        "f.cve_id LEFT JOIN exposures x ON x.device_id = d.id AND x.cve_id = f.cve_id LEFT "
+	        "JOIN vex_statements v ON v.cve_id = f.cve_id WHERE (? = 0 OR d.id = ?) AND (? = '' "
+	        "OR f.cve_id = ?)",
+	        &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_stmt_int(st, 1, device);
+	fp_stmt_int(st, 2, device);
+	fp_stmt_text(st, 3, cve ? cve : "");
+	fp_stmt_text(st, 4, cve ? cve : "");
+	struct finding *items = NULL;
+	size_t n = 0, cap = 0;
+	while (fp_stmt_step(st, NULL) == FP_DB_ROW) {
+		int kev = !fp_stmt_col_null(st, 10);
+		const char *vex = fp_stmt_col_text(st, 15);
+		int suppressed = vex && (strcmp(vex, "not_affected") == 0 ||
+		                         strcmp(vex, "false_positive") == 0 ||
+		                         strcmp(vex, "resolved") == 0);
+		if ((only_kev && !kev) || (suppressed && !with_suppressed))
+			continue;
+		struct fp_risk_input in = {
+		    .cvss = fp_stmt_col_null(st, 7) || fp_stmt_col_int(st, 7) < 0
+		                ? -1
+		                : (double)fp_stmt_col_int(st, 7) / 1000.0,
+		    .epss = fp_stmt_col_null(st, 13) ? -1 : (double)fp_stmt_col_int(st, 13) / 1e6,
+		    .kev = kev,
+		    .ransomware = kev && fp_stmt_col_int(st, 11),
+		    .exposure = fp_stmt_col_text(st, 2),
+		    .criticality = fp_stmt_col_text(st, 3),
+		    .past_eol = past(fp_stmt_col_text(st, 4)),
+		};
+		struct fp_risk_result rr;
+		fp_risk_score(&w, &in, &rr);
+		if (rr.score < min_risk)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct finding *ni = realloc(items, nc * sizeof(*ni));
+			if (!ni)
+				break;
+			items = ni;
+			cap = nc;
+		}
+		json_t *inputs = json_pack(
+		    "{s:o,s:s?,s:o,s:b,s:b,s:s?,s:s?,s:b}", "cvss",
+		    in.cvss >= 0 ? json_real(in.cvss) : json_null(), "cvss_version",
+		    fp_stmt_col_text(st, 8), "epss", in.epss >= 0 ? json_real(in.epss) : json_null(),
+		    "kev", kev, "ransomware", in.ransomware, "exposure", in.exposure, "criticality",
+		    in.criticality, "past_eol", in.past_eol);
+		json_t *risk = json_pack("{s:f,s:f,s:f,s:f,s:o,s:{s:f,s:f,s:f,s:f}}", "score", rr.score,
+		                         "impact", rr.impact, "likelihood", rr.likelihood, "context",
+		                         rr.context, "inputs", inputs, "weights", "exposure",
+		                         rr.exposure_weight, "criticality", rr.criticality_weight,
+		                         "end_of_life", rr.eol_factor, "ransomware",
+		                         rr.ransomware_factor);
+		json_t *o = json_pack("{s:I,s:s?,s:s,s:s,s:s?,s:b,s:s?,s:s?,s:o}", "device_id",
+		                      (json_int_t)fp_stmt_col_int(st, 0), "device_name",
+		                      fp_stmt_col_text(st, 1), "device_identity", fp_stmt_col_text(st, 17),
+		                      "cve_id", fp_stmt_col_text(st, 5), "matched_cpe",
+		                      fp_stmt_col_text(st, 6), "kev", kev, "kev_due",
+		                      fp_stmt_col_text(st, 12), "first_seen", fp_stmt_col_text(st, 14),
+		                      "risk", risk);
+		if (!o)
+			continue;
+		if (vex)
+			json_object_set_new(o, "vex",
+			                    json_pack("{s:s,s:s?}", "state", vex, "justification",
+			                              fp_stmt_col_text(st, 16)));
+		items[n].obj = o;
+		items[n].score = rr.score;
+		items[n].device = fp_stmt_col_int(st, 0);
+		items[n].cve = json_string_value(json_object_get(o, "cve_id"));
+		n++;
+	}
+	fp_stmt_finalize(st);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), cmp_finding);
+	json_t *arr = json_array();
+	size_t start = (size_t)((page - 1) * per_page);
+	for (size_t i = start; i < n && i < start + (size_t)per_page; i++)
+		json_array_append(arr, items[i].obj);
+	for (size_t i = 0; i < n; i++)
+		json_decref(items[i].obj);
+	free(items);
+	fp_reply_page(r, arr, (int64_t)n, page, per_page);
+}
+
+void fp_api_findings_list(struct fp_req *r)
+{
+	list_findings(r, 0);
+}
+
+void fp_api_device_findings(struct fp_req *r)
+{
+	int64_t id, exists = 0;
+	if (fp_req_id(r, 0, &id))
+		return;
+	if (fp_db_run(r->db, NULL, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?", "i", id) ||
+	    !exists) {
+		fp_reply_error(r, 404, "not_found", "no device with id %" PRId64, id);
+		return;
+	}
+	list_findings(r, id);
+}
+
+void fp_api_cve_get(struct fp_req *r)
+{
+	const char *id = r->params[0];
+	if (!fp_cve_id_valid(id)) {
+		fp_reply_error(r, 404, "not_found", "'%.40s' is not a CVE id", id);
+		return;
+	}
+	struct fp_err err = {0};
+	fp_stmt *st = NULL;
+	if (fp_db_prepare(r->db,
+	                  "SELECT c.published, c.last_modified, c.status, c.description, "
+	                  "c.cvss_milli, c.cvss_version, c.vector, c.severity, c.cwe, c.has_configs, "
+	                  "k.date_added, k.due_date, k.ransomware, e.score_micro, e.percentile_micro "
+	                  "FROM cves c LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON "
+	                  "e.cve_id = c.id WHERE c.id = ?",
+	                  &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_stmt_text(st, 1, id);
+	if (fp_stmt_step(st, &err) != FP_DB_ROW) {
+		fp_stmt_finalize(st);
+		fp_reply_error(r, 404, "not_found", "no CVE %.40s in the imported feeds", id);
+		return;
+	}
+	int64_t affected = 0;
+	json_t *o = json_pack(
+	    "{s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:b}", "id", id, "published",
+	    fp_stmt_col_text(st, 0), "last_modified", fp_stmt_col_text(st, 1), "status",
+	    fp_stmt_col_text(st, 2), "description", fp_stmt_col_text(st, 3), "cvss_version",
+	    fp_stmt_col_text(st, 5), "vector", fp_stmt_col_text(st, 6), "severity",
+	    fp_stmt_col_text(st, 7), "cwe", fp_stmt_col_text(st, 8), "unassessed",
+	    fp_stmt_col_int(st, 9) == 0);
+	json_object_set_new(o, "cvss",
+	                    fp_stmt_col_null(st, 4) || fp_stmt_col_int(st, 4) < 0
+	                        ? json_null()
+	                        : json_real((double)fp_stmt_col_int(st, 4) / 1000.0));
+	json_object_set_new(o, "kev",
+	                    fp_stmt_col_null(st, 10)
+	                        ? json_null()
+	                        : json_pack("{s:s?,s:s?,s:b}", "date_added",
+	                                    fp_stmt_col_text(st, 10), "due_date",
+	                                    fp_stmt_col_text(st, 11), "ransomware",
+	                                    (int)fp_stmt_col_int(st, 12)));
+	json_object_set_new(o, "epss",
+	                    fp_stmt_col_null(st, 13)
+	                        ? json_null()
+	                        : json_pack("{s:f,s:f}", "score",
+	                                    (double)fp_stmt_col_int(st, 13) / 1e6, "percentile",
+	                                    (double)fp_stmt_col_int(st, 14) / 1e6));
+	fp_stmt_finalize(st);
+	if (fp_db_run(r->db, NULL, &affected,
+	              "SELECT COUNT(*) FROM devices d JOIN config_findings f ON f.config_key = "
+	              "d.config_key WHERE f.cve_id = ?",
+	              "s", id) == 0)
+		json_object_set_new(o, "affected_devices", json_integer(affected));
+	fp_reply(r, 200, o);
+}
+
+/* ---- model → CPE mapping ---- */
+
+static json_t *map_json(struct fp_req *r, fp_stmt *st)
+{
+	(void)r;
+	return json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s}", "id", (json_int_t)fp_stmt_col_int(st, 0),
+	                 "manufacturer", fp_stmt_col_text(st, 1), "model", fp_stmt_col_text(st, 2),
+	                 "firmware_cpe", fp_stmt_col_text(st, 3), "hardware_cpe",
+	                 fp_stmt_col_text(st, 4), "created_at", fp_stmt_col_text(st, 5));
+}
+
+void fp_api_model_cpes_list(struct fp_req *r)
+{
+	fp_api_list_page(r, "SELECT COUNT(*) FROM model_cpes",
+	                 "SELECT id, manufacturer, model, firmware_cpe, hardware_cpe, created_at "
+	                 "FROM model_cpes ORDER BY manufacturer, model LIMIT ? OFFSET ?",
+	                 -1, map_json);
+}
+
+static int check_cpe(struct fp_req *r, const char *field, const json_t *v, char part)
+{
+	if (!v || json_is_null(v))
+		return 0;
+	struct fp_cpe c;
+	struct fp_err err = {0};
+	if (!json_is_string(v) || fp_cpe_parse(json_string_value(v), &c, &err)) {
+		fp_reply_error(r, 400, "invalid", "%s: not a CPE name%s%s", field, err.msg[0] ? ": " : "",
+		               err.msg);
+		return -1;
+	}
+	char got = c.kind[FP_CPE_PART] == FP_CPE_VALUE ? c.val[FP_CPE_PART][0] : '*';
+	fp_cpe_free(&c);
+	if (got != part) {
+		fp_reply_error(r, 400, "invalid", "%s: expected a cpe:2.3:%c:… name", field, part);
+		return -1;
+	}
+	return 0;
+}
+
+void fp_api_model_cpe_put(struct fp_req *r)
+{
+	static const char *const fields[] = {"manufacturer", "model", "firmware_cpe", "hardware_cpe",
+	                                     NULL};
+	if (fp_req_only_fields(r, r->json, fields))
+		return;
+	const char *man = json_string_value(json_object_get(r->json, "manufacturer"));
+	const char *model = json_string_value(json_object_get(r->json, "model"));
+	json_t *fw = json_object_get(r->json, "firmware_cpe"), *hw = json_object_get(r->json, "hardware_cpe");
+	if (!man || !model || !fp_text_valid(man, FP_DEVICE_STR_MAX) ||
+	    !fp_text_valid(model, FP_DEVICE_STR_MAX) || !*man || !*model) {
+		fp_reply_error(r, 400, "invalid", "manufacturer and model are required text fields");
+		return;
+	}
+	if (check_cpe(r, "firmware_cpe", fw, 'o') || check_cpe(r, "hardware_cpe", hw, 'h'))
+		return;
+	if (!json_is_string(fw) && !json_is_string(hw)) {
+		fp_reply_error(r, 400, "invalid", "give firmware_cpe, hardware_cpe or both");
+		return;
+	}
+	struct fp_err err = {0};
+	char now[32], obj[600];
+	fp_time_rfc3339(fp_now_s(), now);
+	if (fp_db_begin(r->db, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	int64_t id = 0;
+	int rc = fp_db_run(r->db, &err, &id,
+	                   "INSERT INTO model_cpes (manufacturer, model, firmware_cpe, hardware_cpe, "
+	                   "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (manufacturer, model) DO "
+	                   "UPDATE SET firmware_cpe = excluded.firmware_cpe, hardware_cpe = "
+	                   "excluded.hardware_cpe RETURNING id",
+	                   "sssss", man, model, json_string_value(fw), json_string_value(hw), now);
+	json_t *after = json_pack("{s:I,s:s,s:s,s:s?,s:s?}", "id", (json_int_t)id, "manufacturer",
+	                          man, "model", model, "firmware_cpe", json_string_value(fw),
+	                          "hardware_cpe", json_string_value(hw));
+	/* Devices of this model are matched again with the new names. */
+	if (rc == 0)
+		rc = fp_db_run(r->db, &err, NULL,
+		               "DELETE FROM assessed_configs WHERE config_key IN (SELECT config_key "
+		               "FROM devices WHERE model = ?)",
+		               "s", model);
+	snprintf(obj, sizeof(obj), "model_cpe:%" PRId64, id);
+	if (fp_api_finish(r, rc, &err, "model_cpe.put", obj, NULL, after) == 0)
+		fp_reply(r, 200, json_incref(after));
+	json_decref(after);
+}
+
+void fp_api_model_cpe_delete(struct fp_req *r)
+{
+	int64_t id;
+	if (fp_req_id(r, 0, &id))
+		return;
+	struct fp_err err = {0};
+	if (fp_db_begin(r->db, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	int rc = fp_db_run(r->db, &err, NULL, "DELETE FROM model_cpes WHERE id = ?", "i", id);
+	if (rc == 0 && fp_db_changes(r->db) == 0)
+		rc = fp_err_set(&err, FP_ENOTFOUND, "no model mapping with id %" PRId64, id);
+	char obj[64];
+	snprintf(obj, sizeof(obj), "model_cpe:%" PRId64, id);
+	if (fp_api_finish(r, rc, &err, "model_cpe.delete", obj, NULL, NULL) == 0)
+		fp_reply(r, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
+}
+
+/* ---- VEX and SBOMs ---- */
+
+void fp_api_vex_upload(struct fp_req *r)
+{
+	struct fp_vex v = {0};
+	struct fp_err err = {0};
+	if (!r->body_len || fp_vex_parse(r->body, r->body_len, &v, &err)) {
+		if (!r->body_len)
+			fp_err_set(&err, FP_EINVAL, "the request body must hold a CycloneDX VEX document");
+		fp_reply_err(r, &err);
+		return;
+	}
+	char now[32], actor[160];
+	fp_time_rfc3339(fp_now_s(), now);
+	fp_actor_name(&r->who, actor);
+	int rc = fp_db_begin(r->db, &err);
+	int64_t stored = 0;
+	for (size_t i = 0; rc == 0 && i < v.n; i++) {
+		const struct fp_vex_statement *s = &v.s[i];
+		json_t *aff = json_array();
+		for (size_t j = 0; j < s->n_affects; j++)
+			json_array_append_new(aff, json_string(s->affects[j]));
+		char *affects = json_dumps(aff, JSON_COMPACT);
+		json_decref(aff);
+		rc = fp_db_run(r->db, &err, NULL,
+		               "INSERT INTO vex_statements (cve_id, state, justification, detail, "
+		               "affects, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON "
+		               "CONFLICT (cve_id) DO UPDATE SET state = excluded.state, justification = "
+		               "excluded.justification, detail = excluded.detail, affects = "
+		               "excluded.affects, created_by = excluded.created_by, created_at = "
+		               "excluded.created_at",
+		               "sssssss", s->id, fp_vex_state_name(s->state), s->justification,
+		               s->detail, affects ? affects : "[]", actor, now);
+		free(affects);
+		stored++;
+	}
+	json_t *after = json_pack("{s:I}", "statements", (json_int_t)stored);
+	if (fp_api_finish(r, rc, &err, "vex.upload", "vex", NULL, after) == 0)
+		fp_reply(r, 200, json_incref(after));
+	json_decref(after);
+	fp_vex_free(&v);
+}
+
+void fp_api_device_sbom(struct fp_req *r)
+{
+	int64_t id;
+	if (fp_req_id(r, 0, &id))
+		return;
+	struct fp_sbom sb = {0};
+	struct fp_err err = {0};
+	if (!r->body_len || fp_sbom_parse(r->body, r->body_len, &sb, &err)) {
+		if (!r->body_len)
+			fp_err_set(&err, FP_EINVAL, "the request body must hold a CycloneDX or SPDX SBOM");
+		fp_reply_err(r, &err);
+		return;
+	}
+	struct fp_device_row d;
+	struct fp_device_rec comps;
+	fp_device_rec_init(&comps);
+	int rc = 0;
+	/* The SBOM replaces the device's component list. */
+	comps.components_set = 1;
+	for (size_t i = 0; rc == 0 && i < sb.n; i++) {
+		const struct fp_sbom_component *c = &sb.c[i];
+		rc = fp_device_rec_add_component(&comps, c->name, c->version, c->cpe, c->purl, &err);
+	}
+	if (rc) {
+		fp_reply_err(r, &err);
+		goto out_nodev;
+	}
+	if (fp_db_begin(r->db, &err) || fp_store_device_get(r->db, id, &d, &err)) {
+		fp_db_rollback(r->db);
+		if (err.code == FP_ENOTFOUND)
+			fp_reply_error(r, 404, "not_found", "no device with id %" PRId64, id);
+		else
+			fp_reply_err(r, &err);
+		goto out_nodev;
+	}
+	json_t *before = fp_device_row_json(&d);
+	rc = fp_device_rec_merge(&d.rec, &comps);
+	if (rc == 0)
+		rc = fp_store_device_update(r->db, &d, &err);
+	else
+		fp_err_set(&err, rc, "out of memory");
+	json_t *after = fp_device_row_json(&d);
+	char obj[64];
+	snprintf(obj, sizeof(obj), "device:%" PRId64, id);
+	if (fp_api_finish(r, rc, &err, "device.sbom", obj, before, after) == 0)
+		fp_reply(r, 200,
+		         json_pack("{s:I,s:s,s:s,s:I}", "device_id", (json_int_t)id, "format",
+		                   sb.format, "spec_version", sb.spec_version, "components",
+		                   (json_int_t)sb.n));
+	json_decref(before);
+	json_decref(after);
+	fp_device_row_free(&d);
+out_nodev:
+	fp_device_rec_free(&comps);
+	fp_sbom_free(&sb);
+}

@@ -1,0 +1,29 @@
+/*
+ * vuln.h — the server's vulnerability engine: feed imports (NVD, KEV, EPSS)
+ * into the database, and the assessment that matches each distinct device
+ * configuration against the CVEs that name its products.
+ */
+#ifndef FP_SERVER_VULN_H
+#define FP_SERVER_VULN_H
+
+#include "db.h"
+#include "server.h"
+
+struct fp_assess_report {
+	int64_t configs_total, configs_matched, devices_updated, findings, candidates;
+};
+
+/*
+ * Assesses device configurations. With dirty_keys (a NULL-terminated list of
+ * "vendor:product" keys whose CVEs changed) only configurations whose CPEs
+ * have one of those keys are matched again; configurations never assessed
+ * and devices whose configuration changed are always handled. NULL matches
+ * everything again. Runs in the caller's transaction.
+ */
+int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
+              struct fp_err *err) FP_WUR;
+
+/* Computes the configuration key of devices stored without one (older schema). */
+int fp_vuln_backfill(struct fp_server *s, struct fp_err *err) FP_WUR;
+
+#endif
