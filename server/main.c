@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&s->jobs_mu, NULL);
 	s->started_at = fp_now_s();
 	if (fp_server_secret(s, &err) || fp_bootstrap_admin(s, &err) || fp_jobs_recover(s, &err) ||
-	    load_oui(s))
+	    fp_vuln_backfill(s, &err) || load_oui(s))
 		goto fail;
 	if (s->cfg.demo && fp_demo_seed(s, &err))
 		goto fail;

@@ -1,0 +1,211 @@
+"""Vulnerability intelligence end to end, on real NVD, KEV and EPSS data.
+
+Every expected match below comes from reading the NVD record (quoted in the
+comments), not from the program's output.
+"""
+import gzip
+import json
+import os
+import sqlite3
+import time
+import unittest
+
+from fpharness import SOURCE, TIMEOUT, Server
+
+DATA = os.path.join(SOURCE, "..", "shared", "data")
+NVD = os.path.join(DATA, "nvd", "nvdcve-2.0-kev-iot-2018-2025.json.gz")
+KEV = os.path.join(DATA, "kev", "known_exploited_vulnerabilities.json")
+EPSS = os.path.join(DATA, "epss", "epss_scores.csv.gz")
+TESTDATA = os.path.join(SOURCE, "tests", "data", "vuln")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@unittest.skipUnless(os.path.exists(NVD), "shared/data is not beside the project")
+class VulnTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server().start()
+        cls.t = cls.s.login()
+        cls.dev = {}
+        # CVE-2018-6530, first configuration:
+        #   AND( OR[cpe:2.3:o:dlink:dir-860l_firmware:* versionEndIncluding a1_fw110b04, vulnerable],
+        #        OR[cpe:2.3:h:dlink:dir-860l:-, not vulnerable] )
+        # and the same shape for dir-868l with versionEndIncluding a1_fw112b04.
+        cls.add("A", manufacturer="D-Link", model="DIR-860L", firmware="a1_fw110b04",
+                exposure="internal", criticality="medium")
+        cls.add("B", manufacturer="D-Link", model="DIR-860L", firmware="a1_fw112b04")
+        cls.add("C", manufacturer="dlink", model="DIR-868L", firmware="a1_fw112b04")
+        # CVE-2018-13379: cpe:2.3:o:fortinet:fortios:* from 6.0.0 (incl.) to 6.0.5 (excl.).
+        cls.add("D", manufacturer="Fortinet", model="FortiGate-60E", firmware="6.0.4")
+        cls.add("E", manufacturer="Fortinet", model="FortiGate-60E", firmware="6.0.5")
+        # A phone whose SBOM names an ARM Mali driver (added later).
+        cls.add("F", manufacturer="Acme", model="phone-1", firmware="2024.03")
+        # D-Link's CPE vendor is "dlink" and FortiGates run "fortios": the mapping says so.
+        for body in ({"manufacturer": "D-Link", "model": "DIR-860L",
+                      "firmware_cpe": "cpe:2.3:o:dlink:dir-860l_firmware:*:*:*:*:*:*:*:*",
+                      "hardware_cpe": "cpe:2.3:h:dlink:dir-860l:-:*:*:*:*:*:*:*"},
+                     {"manufacturer": "Fortinet", "model": "FortiGate-60E",
+                      "firmware_cpe": "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*"}):
+            r = cls.s.request("PUT", "/api/v1/model-cpes", body, token=cls.t)
+            assert r.status == 200, r
+        r = cls.s.request("POST", "/api/v1/devices/%d/sbom" % cls.dev["F"],
+                          raw=read(os.path.join(TESTDATA, "mali-sbom.cdx.json")), token=cls.t)
+        assert r.status == 200, r
+        cls.kev = cls.feed("kev", read(KEV))
+        cls.epss = cls.feed("epss", read(EPSS))
+        cls.nvd = cls.feed("nvd", read(NVD))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    @classmethod
+    def add(cls, name, **f):
+        f["identity"] = "serial:vuln-" + name
+        r = cls.s.request("POST", "/api/v1/devices", f, token=cls.t)
+        assert r.status == 201, r
+        cls.dev[name] = r.json()["id"]
+
+    @classmethod
+    def feed(cls, kind, data):
+        r = cls.s.request("POST", "/api/v1/feeds/" + kind, raw=data, token=cls.t)
+        assert r.status == 202, r
+        return cls.wait(r.json()["id"])
+
+    @classmethod
+    def wait(cls, job):
+        deadline = time.time() + TIMEOUT * 6
+        while time.time() < deadline:
+            j = cls.s.request("GET", "/api/v1/jobs/%d" % job, token=cls.t).json()
+            if j["status"] in ("succeeded", "failed"):
+                return j
+            time.sleep(0.1)
+        raise AssertionError("job %d did not finish" % job)
+
+    def cves_of(self, name, query=""):
+        r = self.s.request("GET", "/api/v1/devices/%d/findings?per_page=1000%s"
+                           % (self.dev[name], query), token=self.t)
+        self.assertEqual(r.status, 200, r)
+        return {f["cve_id"]: f for f in r.json()["items"]}
+
+    def test_feeds_imported(self):
+        with gzip.open(NVD) as f:
+            records = json.load(f)["vulnerabilities"]
+        self.assertEqual(self.nvd["status"], "succeeded", self.nvd)
+        self.assertEqual(self.nvd["report"]["rows"], len(records))
+        self.assertEqual(self.nvd["report"]["created"], len(records))
+        self.assertEqual(self.kev["status"], "succeeded", self.kev)
+        self.assertEqual(self.kev["report"]["rows"], 1404)
+        self.assertEqual(self.epss["status"], "succeeded", self.epss)
+        self.assertEqual(self.epss["report"]["rows"], 360142)
+        st = self.s.request("GET", "/api/v1/feeds", token=self.t).json()
+        self.assertEqual(st["cves"], len(records))
+        self.assertEqual(st["unassessed_cves"],
+                         sum(1 for v in records if not v["cve"].get("configurations")))
+        c = self.s.request("GET", "/api/v1/cves/CVE-2018-6530", token=self.t).json()
+        self.assertEqual(c["cvss"], 9.8)
+        self.assertEqual(c["cvss_version"], "3.1")
+        self.assertEqual(c["kev"]["due_date"], "2022-09-29")
+        self.assertTrue(c["kev"]["ransomware"])
+        self.assertAlmostEqual(c["epss"]["score"], 0.96682, places=5)
+        self.assertEqual(self.s.request("GET", "/api/v1/cves/CVE-1999-0001",
+                                        token=self.t).status, 404)
+        self.assertEqual(self.s.request("GET", "/api/v1/cves/nonsense", token=self.t).status,
+                         404)
+
+    def test_firmware_on_hardware_semantics(self):
+        self.assertIn("CVE-2018-6530", self.cves_of("A"))   # end bound is inclusive
+        self.assertNotIn("CVE-2018-6530", self.cves_of("B"))  # above 860L's bound; the
+        # 868L range covers a1_fw112b04, but only on h:dlink:dir-868l hardware
+        self.assertIn("CVE-2018-6530", self.cves_of("C"))   # derived CPEs, 868L bound
+        a = self.cves_of("A")["CVE-2018-6530"]
+        self.assertEqual(a["matched_cpe"],
+                         "cpe:2.3:o:dlink:dir-860l_firmware:a1_fw110b04:*:*:*:*:*:*:*")
+
+    def test_version_range_edges(self):
+        self.assertIn("CVE-2018-13379", self.cves_of("D"))     # 6.0.4 < 6.0.5
+        self.assertNotIn("CVE-2018-13379", self.cves_of("E"))  # end is exclusive
+
+    def test_sbom_components_and_vex(self):
+        # CVE-2021-28663: bifrost r0p0 <= v < r29p0; CVE-2022-38181: r0p0 <= v <= r38p1.
+        found = self.cves_of("F", "&include_suppressed=true")
+        self.assertIn("CVE-2021-28663", found)
+        self.assertIn("CVE-2022-38181", found)
+        r = self.s.request("POST", "/api/v1/vex",
+                           raw=read(os.path.join(TESTDATA, "mali-vex.cdx.json")), token=self.t)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("CVE-2021-28663", self.cves_of("F"))
+        kept = self.cves_of("F", "&include_suppressed=true")["CVE-2021-28663"]
+        self.assertEqual(kept["vex"], {"state": "not_affected",
+                                       "justification": "code_not_reachable"})
+        self.assertIn("CVE-2022-38181", self.cves_of("F"))
+
+    def test_risk_is_explained(self):
+        f = self.cves_of("A")["CVE-2018-6530"]
+        risk = f["risk"]
+        # Formula of docs/design/risk.md with default weights: CVSS 9.8, in KEV with known
+        # ransomware use, internal (0.6), medium criticality (0.7):
+        # 100 x 0.98 x 1.0 x (0.6 x 0.7 x 1.0 x 1.2) = 49.392 -> 49.4
+        self.assertEqual(risk["score"], 49.4)
+        self.assertEqual(risk["inputs"]["cvss"], 9.8)
+        self.assertTrue(risk["inputs"]["kev"])
+        self.assertTrue(risk["inputs"]["ransomware"])
+        self.assertEqual(risk["weights"]["exposure"], 0.6)
+        self.assertTrue(f["kev"])
+        self.assertEqual(f["kev_due"], "2022-09-29")
+        everyone = self.s.request("GET", "/api/v1/findings?kev=true&per_page=1000",
+                                  token=self.t).json()["items"]
+        scores = [x["risk"]["score"] for x in everyone]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        self.assertTrue(all(x["kev"] for x in everyone))
+
+    def test_reimport_is_idempotent_and_bad_feeds_change_nothing(self):
+        again = self.feed("nvd", read(NVD))
+        self.assertEqual(again["status"], "succeeded", again)
+        self.assertEqual(again["report"]["created"], 0)
+        self.assertEqual(again["report"]["unchanged"], again["report"]["rows"])
+        before = self.s.request("GET", "/api/v1/feeds", token=self.t).json()
+        data = read(NVD)
+        for bad, why in ((data[: len(data) // 2], "truncated"),
+                         (b'{"format":"NVD_CVE","version":"1.0","vulnerabilities":[]}', "version"),
+                         (b"not json at all", None)):
+            j = self.feed("nvd", bad)
+            self.assertEqual(j["status"], "failed", (why, j))
+            self.assertTrue(j["error"])
+            if why == "version":
+                self.assertIn("1.0", j["error"])
+        self.assertEqual(self.s.request("GET", "/api/v1/feeds", token=self.t).json(), before)
+        bad = self.s.request("PUT", "/api/v1/model-cpes",
+                             {"manufacturer": "X", "model": "Y", "firmware_cpe": "cpe:2.3:h:x"},
+                             token=self.t)
+        self.assertEqual(bad.status, 400)
+        self.assertEqual(self.s.request("POST", "/api/v1/feeds/osv", raw=b"{}",
+                                        token=self.t).status, 404)
+
+    def test_inventory_change_and_exposure_window(self):
+        # B moves to a vulnerable firmware, then back; its window opens and closes.
+        r = self.s.request("PATCH", "/api/v1/devices/%d" % self.dev["B"],
+                           {"firmware": "a1_fw110b04"}, token=self.t)
+        self.assertEqual(r.status, 200)
+        j = self.wait(self.s.request("POST", "/api/v1/assessments",
+                                     token=self.t).json()["id"])
+        self.assertEqual(j["status"], "succeeded", j)
+        self.assertIn("CVE-2018-6530", self.cves_of("B"))
+        self.s.request("PATCH", "/api/v1/devices/%d" % self.dev["B"],
+                       {"firmware": "a1_fw112b04"}, token=self.t)
+        self.wait(self.s.request("POST", "/api/v1/assessments", token=self.t).json()["id"])
+        self.assertNotIn("CVE-2018-6530", self.cves_of("B"))
+        con = sqlite3.connect(self.s.db_path())
+        row = con.execute("SELECT first_seen, fixed_at FROM exposures WHERE device_id = ? AND "
+                          "cve_id = 'CVE-2018-6530'", (self.dev["B"],)).fetchone()
+        con.close()
+        self.assertIsNotNone(row)
+        self.assertIsNotNone(row[1], "the window closes when the device is fixed")
+
+
+if __name__ == "__main__":
+    unittest.main()
