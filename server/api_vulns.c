@@ -71,9 +71,10 @@ static int add_dirty(void *vctx, const char *key)
 static int insert_key(void *vctx, const char *key)
 {
 	void **p = vctx; /* {db, cve id, nvd_ctx} */
-	int rc = fp_db_run(p[0], NULL, NULL,
-	                   "INSERT INTO cve_keys (key, cve_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-	                   "ss", key, (const char *)p[1]);
+	int rc =
+	    fp_db_run(p[0], NULL, NULL,
+	              "INSERT INTO cve_keys (key, cve_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+	              "ss", key, (const char *)p[1]);
 	return rc ? rc : add_dirty(p[2], key);
 }
 
@@ -105,7 +106,7 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		return fp_err_set(c->err, rc, "%s: configurations: %s", cve->id, why);
 	}
 	char *cfg_text = cve->configurations ? json_dumps(cve->configurations, JSON_COMPACT) : NULL;
-	double cvss = cve->cvss4 >= 0 ? cve->cvss4
+	double cvss = cve->cvss4 >= 0    ? cve->cvss4
 	              : cve->cvss31 >= 0 ? cve->cvss31
 	              : cve->cvss30 >= 0 ? cve->cvss30
 	                                 : cve->cvss2;
@@ -126,12 +127,15 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 	if (rc == 0)
 		rc = fp_db_run(
 		    c->db, c->err, NULL,
-		    "INSERT INTO cves (id, published, last_modified, status, description, cvss_milli, "
-		    "cvss_version, vector, severity, cwe, configurations, has_configs) VALUES (?, ?, ?, "
+		    "INSERT INTO cves (id, published, last_modified, status, description, "
+		    "cvss_milli, "
+		    "cvss_version, vector, severity, cwe, configurations, has_configs) VALUES (?, "
+		    "?, ?, "
 		    "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET published = "
 		    "excluded.published, last_modified = excluded.last_modified, status = "
 		    "excluded.status, description = excluded.description, cvss_milli = "
-		    "excluded.cvss_milli, cvss_version = excluded.cvss_version, vector = excluded.vector, "
+		    "excluded.cvss_milli, cvss_version = excluded.cvss_version, vector = "
+		    "excluded.vector, "
 		    "severity = excluded.severity, cwe = excluded.cwe, configurations = "
 		    "excluded.configurations, has_configs = excluded.has_configs",
 		    "sssssisssssi", cve->id, cve->published, cve->last_modified, cve->status,
@@ -233,11 +237,11 @@ static int kev_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	for (size_t i = 0; rc == 0 && i < k.n; i++) {
 		const struct fp_kev_entry *e = &k.e[i];
 		ransomware += e->ransomware != 0;
-		rc = fp_db_run(db, err, NULL,
-		               "INSERT INTO kev (cve_id, date_added, due_date, ransomware, name) VALUES "
-		               "(?, ?, ?, ?, ?) ON CONFLICT (cve_id) DO NOTHING",
-		               "sssis", e->cve, e->date_added, e->due, (int64_t)(e->ransomware != 0),
-		               e->name);
+		rc = fp_db_run(
+		    db, err, NULL,
+		    "INSERT INTO kev (cve_id, date_added, due_date, ransomware, name) VALUES "
+		    "(?, ?, ?, ?, ?) ON CONFLICT (cve_id) DO NOTHING",
+		    "sssis", e->cve, e->date_added, e->due, (int64_t)(e->ransomware != 0), e->name);
 		atomic_store(&job->done, (long)i + 1);
 	}
 	if (rc == 0)
@@ -262,11 +266,12 @@ static int on_epss(void *vctx, const char *cve, double epss, double percentile)
 	struct epss_ctx *c = vctx;
 	c->rows++;
 	atomic_store(&c->job->done, (long)c->rows);
-	return fp_db_run(c->db, c->err, NULL,
-	                 "INSERT INTO epss (cve_id, score_micro, percentile_micro) VALUES (?, ?, ?) "
-	                 "ON CONFLICT (cve_id) DO UPDATE SET score_micro = excluded.score_micro, "
-	                 "percentile_micro = excluded.percentile_micro",
-	                 "sii", cve, (int64_t)llround(epss * 1e6), (int64_t)llround(percentile * 1e6));
+	return fp_db_run(
+	    c->db, c->err, NULL,
+	    "INSERT INTO epss (cve_id, score_micro, percentile_micro) VALUES (?, ?, ?) "
+	    "ON CONFLICT (cve_id) DO UPDATE SET score_micro = excluded.score_micro, "
+	    "percentile_micro = excluded.percentile_micro",
+	    "sii", cve, (int64_t)llround(epss * 1e6), (int64_t)llround(percentile * 1e6));
 }
 
 static int epss_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
@@ -306,15 +311,16 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 void fp_api_feed_import(struct fp_req *r)
 {
 	static const char *const kinds[] = {"nvd", "kev", "epss"};
-	static int (*const runs[])(struct fp_job *, fp_db *, json_t **, struct fp_err *) = {
-	    nvd_run, kev_run, epss_run};
+	static int (*const runs[])(struct fp_job *, fp_db *, json_t **,
+	                           struct fp_err *) = {nvd_run, kev_run, epss_run};
 	const char *kind = r->params[0];
 	int k = -1;
 	for (int i = 0; i < 3; i++)
 		if (strcmp(kind, kinds[i]) == 0)
 			k = i;
 	if (k < 0) {
-		fp_reply_error(r, 404, "not_found", "no feed '%.32s'; feeds are nvd, kev, epss", kind);
+		fp_reply_error(r, 404, "not_found", "no feed '%.32s'; feeds are nvd, kev, epss",
+		               kind);
 		return;
 	}
 	if (!r->body_len) {
@@ -417,6 +423,16 @@ static int cmp_finding(const void *a, const void *b)
 	return strcmp(x->cve, y->cve);
 }
 
+static int vex_suppresses(const char *state)
+{
+	static const char *const states[] = {"not_affected", "false_positive", "resolved",
+	                                     "resolved_with_pedigree"};
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(state, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int past(const char *date)
 {
 	char today[32];
@@ -431,28 +447,32 @@ static int past(const char *date)
  */
 static void list_findings(struct fp_req *r, int64_t device)
 {
-	static const char *const q[] = {"page",     "per_page", "cve", "kev", "min_risk",
-	                                "include_suppressed", NULL};
+	static const char *const q[] = {"page",     "per_page",           "cve", "kev",
+	                                "min_risk", "include_suppressed", NULL};
 	int64_t page, per_page;
 	if (fp_req_only_query(r, q) || fp_req_paging(r, &page, &per_page))
 		return;
 	const char *cve = fp_req_query(r, "cve"), *kevq = fp_req_query(r, "kev");
-	const char *minq = fp_req_query(r, "min_risk"), *supq = fp_req_query(r, "include_suppressed");
+	const char *minq = fp_req_query(r, "min_risk"),
+	           *supq = fp_req_query(r, "include_suppressed");
 	double min_risk = 0;
 	if (minq) {
 		char *end;
 		min_risk = strtod(minq, &end);
 		if (*end || !(min_risk >= 0 && min_risk <= 100)) {
-			fp_reply_error(r, 400, "invalid", "min_risk must be a number from 0 to 100");
+			fp_reply_error(r, 400, "invalid",
+			               "min_risk must be a number from 0 to 100");
 			return;
 		}
 	}
 	if ((kevq && strcmp(kevq, "true") && strcmp(kevq, "false")) ||
 	    (supq && strcmp(supq, "true") && strcmp(supq, "false"))) {
-		fp_reply_error(r, 400, "invalid", "kev and include_suppressed must be true or false");
+		fp_reply_error(r, 400, "invalid",
+		               "kev and include_suppressed must be true or false");
 		return;
 	}
-	int only_kev = kevq && strcmp(kevq, "true") == 0;
+	/* kev=true: only KEV findings; kev=false: only the others; absent: all. */
+	int kev_filter = kevq ? strcmp(kevq, "true") == 0 : -1;
 	int with_suppressed = supq && strcmp(supq, "true") == 0;
 	struct fp_risk_weights w;
 	fp_risk_weights_default(&w);
@@ -460,13 +480,15 @@ static void list_findings(struct fp_req *r, int64_t device)
 	fp_stmt *st = NULL;
 	if (fp_db_prepare(
 	        r->db,
-	        "SELECT d.id, d.name, d.exposure, d.criticality, d.eol_date, f.cve_id, f.matched_cpe, "
+	        "SELECT d.id, d.name, d.exposure, d.criticality, d.eol_date, f.cve_id, "
+	        "f.matched_cpe, "
 	        "c.cvss_milli, c.cvss_version, c.severity, k.cve_id, k.ransomware, k.due_date, "
 	        "e.score_micro, x.first_seen, v.state, v.justification, d.identity FROM devices d "
 	        "JOIN config_findings f ON f.config_key = d.config_key JOIN cves c ON c.id = "
 	        "f.cve_id LEFT JOIN kev k ON k.cve_id = f.cve_id LEFT JOIN epss e ON e.cve_id = "
 	        "f.cve_id LEFT JOIN exposures x ON x.device_id = d.id AND x.cve_id = f.cve_id LEFT "
-	        "JOIN vex_statements v ON v.cve_id = f.cve_id WHERE (? = 0 OR d.id = ?) AND (? = '' "
+	        "JOIN vex_statements v ON v.cve_id = f.cve_id WHERE (? = 0 OR d.id = ?) AND (? = "
+	        "'' "
 	        "OR f.cve_id = ?)",
 	        &st, &err)) {
 		fp_reply_err(r, &err);
@@ -481,10 +503,8 @@ static void list_findings(struct fp_req *r, int64_t device)
 	while (fp_stmt_step(st, NULL) == FP_DB_ROW) {
 		int kev = !fp_stmt_col_null(st, 10);
 		const char *vex = fp_stmt_col_text(st, 15);
-		int suppressed = vex && (strcmp(vex, "not_affected") == 0 ||
-		                         strcmp(vex, "false_positive") == 0 ||
-		                         strcmp(vex, "resolved") == 0);
-		if ((only_kev && !kev) || (suppressed && !with_suppressed))
+		int suppressed = vex && vex_suppresses(vex);
+		if ((kev_filter >= 0 && kev != kev_filter) || (suppressed && !with_suppressed))
 			continue;
 		struct fp_risk_input in = {
 		    .cvss = fp_stmt_col_null(st, 7) || fp_stmt_col_int(st, 7) < 0
@@ -509,25 +529,24 @@ static void list_findings(struct fp_req *r, int64_t device)
 			items = ni;
 			cap = nc;
 		}
-		json_t *inputs = json_pack(
-		    "{s:o,s:s?,s:o,s:b,s:b,s:s?,s:s?,s:b}", "cvss",
-		    in.cvss >= 0 ? json_real(in.cvss) : json_null(), "cvss_version",
-		    fp_stmt_col_text(st, 8), "epss", in.epss >= 0 ? json_real(in.epss) : json_null(),
-		    "kev", kev, "ransomware", in.ransomware, "exposure", in.exposure, "criticality",
-		    in.criticality, "past_eol", in.past_eol);
-		json_t *risk = json_pack("{s:f,s:f,s:f,s:f,s:o,s:{s:f,s:f,s:f,s:f}}", "score", rr.score,
-		                         "impact", rr.impact, "likelihood", rr.likelihood, "context",
-		                         rr.context, "inputs", inputs, "weights", "exposure",
-		                         rr.exposure_weight, "criticality", rr.criticality_weight,
-		                         "end_of_life", rr.eol_factor, "ransomware",
-		                         rr.ransomware_factor);
-		json_t *o = json_pack("{s:I,s:s?,s:s,s:s,s:s?,s:b,s:s?,s:s?,s:o}", "device_id",
-		                      (json_int_t)fp_stmt_col_int(st, 0), "device_name",
-		                      fp_stmt_col_text(st, 1), "device_identity", fp_stmt_col_text(st, 17),
-		                      "cve_id", fp_stmt_col_text(st, 5), "matched_cpe",
-		                      fp_stmt_col_text(st, 6), "kev", kev, "kev_due",
-		                      fp_stmt_col_text(st, 12), "first_seen", fp_stmt_col_text(st, 14),
-		                      "risk", risk);
+		json_t *inputs =
+		    json_pack("{s:o,s:s?,s:o,s:b,s:b,s:s?,s:s?,s:b}", "cvss",
+		              in.cvss >= 0 ? json_real(in.cvss) : json_null(), "cvss_version",
+		              fp_stmt_col_text(st, 8), "epss",
+		              in.epss >= 0 ? json_real(in.epss) : json_null(), "kev", kev,
+		              "ransomware", in.ransomware, "exposure", in.exposure, "criticality",
+		              in.criticality, "past_eol", in.past_eol);
+		json_t *risk = json_pack(
+		    "{s:f,s:f,s:f,s:f,s:o,s:{s:f,s:f,s:f,s:f}}", "score", rr.score, "impact",
+		    rr.impact, "likelihood", rr.likelihood, "context", rr.context, "inputs", inputs,
+		    "weights", "exposure", rr.exposure_weight, "criticality", rr.criticality_weight,
+		    "end_of_life", rr.eol_factor, "ransomware", rr.ransomware_factor);
+		json_t *o = json_pack(
+		    "{s:I,s:s?,s:s,s:s,s:s?,s:b,s:s?,s:s?,s:o}", "device_id",
+		    (json_int_t)fp_stmt_col_int(st, 0), "device_name", fp_stmt_col_text(st, 1),
+		    "device_identity", fp_stmt_col_text(st, 17), "cve_id", fp_stmt_col_text(st, 5),
+		    "matched_cpe", fp_stmt_col_text(st, 6), "kev", kev, "kev_due",
+		    fp_stmt_col_text(st, 12), "first_seen", fp_stmt_col_text(st, 14), "risk", risk);
 		if (!o)
 			continue;
 		if (vex)
@@ -580,13 +599,14 @@ void fp_api_cve_get(struct fp_req *r)
 	}
 	struct fp_err err = {0};
 	fp_stmt *st = NULL;
-	if (fp_db_prepare(r->db,
-	                  "SELECT c.published, c.last_modified, c.status, c.description, "
-	                  "c.cvss_milli, c.cvss_version, c.vector, c.severity, c.cwe, c.has_configs, "
-	                  "k.date_added, k.due_date, k.ransomware, e.score_micro, e.percentile_micro "
-	                  "FROM cves c LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON "
-	                  "e.cve_id = c.id WHERE c.id = ?",
-	                  &st, &err)) {
+	if (fp_db_prepare(
+	        r->db,
+	        "SELECT c.published, c.last_modified, c.status, c.description, "
+	        "c.cvss_milli, c.cvss_version, c.vector, c.severity, c.cwe, c.has_configs, "
+	        "k.date_added, k.due_date, k.ransomware, e.score_micro, e.percentile_micro "
+	        "FROM cves c LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON "
+	        "e.cve_id = c.id WHERE c.id = ?",
+	        &st, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -597,24 +617,23 @@ void fp_api_cve_get(struct fp_req *r)
 		return;
 	}
 	int64_t affected = 0;
-	json_t *o = json_pack(
-	    "{s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:b}", "id", id, "published",
-	    fp_stmt_col_text(st, 0), "last_modified", fp_stmt_col_text(st, 1), "status",
-	    fp_stmt_col_text(st, 2), "description", fp_stmt_col_text(st, 3), "cvss_version",
-	    fp_stmt_col_text(st, 5), "vector", fp_stmt_col_text(st, 6), "severity",
-	    fp_stmt_col_text(st, 7), "cwe", fp_stmt_col_text(st, 8), "unassessed",
-	    fp_stmt_col_int(st, 9) == 0);
+	json_t *o =
+	    json_pack("{s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:b}", "id", id, "published",
+	              fp_stmt_col_text(st, 0), "last_modified", fp_stmt_col_text(st, 1), "status",
+	              fp_stmt_col_text(st, 2), "description", fp_stmt_col_text(st, 3),
+	              "cvss_version", fp_stmt_col_text(st, 5), "vector", fp_stmt_col_text(st, 6),
+	              "severity", fp_stmt_col_text(st, 7), "cwe", fp_stmt_col_text(st, 8),
+	              "unassessed", fp_stmt_col_int(st, 9) == 0);
 	json_object_set_new(o, "cvss",
 	                    fp_stmt_col_null(st, 4) || fp_stmt_col_int(st, 4) < 0
 	                        ? json_null()
 	                        : json_real((double)fp_stmt_col_int(st, 4) / 1000.0));
-	json_object_set_new(o, "kev",
-	                    fp_stmt_col_null(st, 10)
-	                        ? json_null()
-	                        : json_pack("{s:s?,s:s?,s:b}", "date_added",
-	                                    fp_stmt_col_text(st, 10), "due_date",
-	                                    fp_stmt_col_text(st, 11), "ransomware",
-	                                    (int)fp_stmt_col_int(st, 12)));
+	json_object_set_new(
+	    o, "kev",
+	    fp_stmt_col_null(st, 10)
+	        ? json_null()
+	        : json_pack("{s:s?,s:s?,s:b}", "date_added", fp_stmt_col_text(st, 10), "due_date",
+	                    fp_stmt_col_text(st, 11), "ransomware", (int)fp_stmt_col_int(st, 12)));
 	json_object_set_new(o, "epss",
 	                    fp_stmt_col_null(st, 13)
 	                        ? json_null()
@@ -656,8 +675,8 @@ static int check_cpe(struct fp_req *r, const char *field, const json_t *v, char 
 	struct fp_cpe c;
 	struct fp_err err = {0};
 	if (!json_is_string(v) || fp_cpe_parse(json_string_value(v), &c, &err)) {
-		fp_reply_error(r, 400, "invalid", "%s: not a CPE name%s%s", field, err.msg[0] ? ": " : "",
-		               err.msg);
+		fp_reply_error(r, 400, "invalid", "%s: not a CPE name%s%s", field,
+		               err.msg[0] ? ": " : "", err.msg);
 		return -1;
 	}
 	char got = c.kind[FP_CPE_PART] == FP_CPE_VALUE ? c.val[FP_CPE_PART][0] : '*';
@@ -671,16 +690,18 @@ static int check_cpe(struct fp_req *r, const char *field, const json_t *v, char 
 
 void fp_api_model_cpe_put(struct fp_req *r)
 {
-	static const char *const fields[] = {"manufacturer", "model", "firmware_cpe", "hardware_cpe",
-	                                     NULL};
+	static const char *const fields[] = {"manufacturer", "model", "firmware_cpe",
+	                                     "hardware_cpe", NULL};
 	if (fp_req_only_fields(r, r->json, fields))
 		return;
 	const char *man = json_string_value(json_object_get(r->json, "manufacturer"));
 	const char *model = json_string_value(json_object_get(r->json, "model"));
-	json_t *fw = json_object_get(r->json, "firmware_cpe"), *hw = json_object_get(r->json, "hardware_cpe");
+	json_t *fw = json_object_get(r->json, "firmware_cpe"),
+	       *hw = json_object_get(r->json, "hardware_cpe");
 	if (!man || !model || !fp_text_valid(man, FP_DEVICE_STR_MAX) ||
 	    !fp_text_valid(model, FP_DEVICE_STR_MAX) || !*man || !*model) {
-		fp_reply_error(r, 400, "invalid", "manufacturer and model are required text fields");
+		fp_reply_error(r, 400, "invalid",
+		               "manufacturer and model are required text fields");
 		return;
 	}
 	if (check_cpe(r, "firmware_cpe", fw, 'o') || check_cpe(r, "hardware_cpe", hw, 'h'))
@@ -697,21 +718,23 @@ void fp_api_model_cpe_put(struct fp_req *r)
 		return;
 	}
 	int64_t id = 0;
-	int rc = fp_db_run(r->db, &err, &id,
-	                   "INSERT INTO model_cpes (manufacturer, model, firmware_cpe, hardware_cpe, "
-	                   "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (manufacturer, model) DO "
-	                   "UPDATE SET firmware_cpe = excluded.firmware_cpe, hardware_cpe = "
-	                   "excluded.hardware_cpe RETURNING id",
-	                   "sssss", man, model, json_string_value(fw), json_string_value(hw), now);
+	int rc =
+	    fp_db_run(r->db, &err, &id,
+	              "INSERT INTO model_cpes (manufacturer, model, firmware_cpe, hardware_cpe, "
+	              "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (manufacturer, model) DO "
+	              "UPDATE SET firmware_cpe = excluded.firmware_cpe, hardware_cpe = "
+	              "excluded.hardware_cpe RETURNING id",
+	              "sssss", man, model, json_string_value(fw), json_string_value(hw), now);
 	json_t *after = json_pack("{s:I,s:s,s:s,s:s?,s:s?}", "id", (json_int_t)id, "manufacturer",
 	                          man, "model", model, "firmware_cpe", json_string_value(fw),
 	                          "hardware_cpe", json_string_value(hw));
 	/* Devices of this model are matched again with the new names. */
 	if (rc == 0)
-		rc = fp_db_run(r->db, &err, NULL,
-		               "DELETE FROM assessed_configs WHERE config_key IN (SELECT config_key "
-		               "FROM devices WHERE model = ?)",
-		               "s", model);
+		rc =
+		    fp_db_run(r->db, &err, NULL,
+		              "DELETE FROM assessed_configs WHERE config_key IN (SELECT config_key "
+		              "FROM devices WHERE model = ?)",
+		              "s", model);
 	snprintf(obj, sizeof(obj), "model_cpe:%" PRId64, id);
 	if (fp_api_finish(r, rc, &err, "model_cpe.put", obj, NULL, after) == 0)
 		fp_reply(r, 200, json_incref(after));
@@ -745,7 +768,8 @@ void fp_api_vex_upload(struct fp_req *r)
 	struct fp_err err = {0};
 	if (!r->body_len || fp_vex_parse(r->body, r->body_len, &v, &err)) {
 		if (!r->body_len)
-			fp_err_set(&err, FP_EINVAL, "the request body must hold a CycloneDX VEX document");
+			fp_err_set(&err, FP_EINVAL,
+			           "the request body must hold a CycloneDX VEX document");
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -761,15 +785,16 @@ void fp_api_vex_upload(struct fp_req *r)
 			json_array_append_new(aff, json_string(s->affects[j]));
 		char *affects = json_dumps(aff, JSON_COMPACT);
 		json_decref(aff);
-		rc = fp_db_run(r->db, &err, NULL,
-		               "INSERT INTO vex_statements (cve_id, state, justification, detail, "
-		               "affects, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON "
-		               "CONFLICT (cve_id) DO UPDATE SET state = excluded.state, justification = "
-		               "excluded.justification, detail = excluded.detail, affects = "
-		               "excluded.affects, created_by = excluded.created_by, created_at = "
-		               "excluded.created_at",
-		               "sssssss", s->id, fp_vex_state_name(s->state), s->justification,
-		               s->detail, affects ? affects : "[]", actor, now);
+		rc = fp_db_run(
+		    r->db, &err, NULL,
+		    "INSERT INTO vex_statements (cve_id, state, justification, detail, "
+		    "affects, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON "
+		    "CONFLICT (cve_id) DO UPDATE SET state = excluded.state, justification = "
+		    "excluded.justification, detail = excluded.detail, affects = "
+		    "excluded.affects, created_by = excluded.created_by, created_at = "
+		    "excluded.created_at",
+		    "sssssss", s->id, fp_vex_state_name(s->state), s->justification, s->detail,
+		    affects ? affects : "[]", actor, now);
 		free(affects);
 		stored++;
 	}
@@ -789,7 +814,8 @@ void fp_api_device_sbom(struct fp_req *r)
 	struct fp_err err = {0};
 	if (!r->body_len || fp_sbom_parse(r->body, r->body_len, &sb, &err)) {
 		if (!r->body_len)
-			fp_err_set(&err, FP_EINVAL, "the request body must hold a CycloneDX or SPDX SBOM");
+			fp_err_set(&err, FP_EINVAL,
+			           "the request body must hold a CycloneDX or SPDX SBOM");
 		fp_reply_err(r, &err);
 		return;
 	}
@@ -801,7 +827,8 @@ void fp_api_device_sbom(struct fp_req *r)
 	comps.components_set = 1;
 	for (size_t i = 0; rc == 0 && i < sb.n; i++) {
 		const struct fp_sbom_component *c = &sb.c[i];
-		rc = fp_device_rec_add_component(&comps, c->name, c->version, c->cpe, c->purl, &err);
+		rc =
+		    fp_device_rec_add_component(&comps, c->name, c->version, c->cpe, c->purl, &err);
 	}
 	if (rc) {
 		fp_reply_err(r, &err);
