@@ -172,6 +172,29 @@ int cli_api(struct cli *c, const char *method, const char *path, const json_t *b
 /* cli_api, then with --json prints the server's body as is. */
 int cli_call(struct cli *c, const char *method, const char *path, const json_t *body, json_t **out);
 
+/*
+ * Reads the regular file `file` into memory (NUL-terminated; caller frees),
+ * refusing an empty file and one over max bytes before reading it. Errors
+ * are printed. Returns an exit code.
+ */
+int cli_read_file(const char *file, size_t max, char **out, size_t *len);
+
+/*
+ * POSTs the file `file` (at most max bytes) as is to path, with an upload
+ * bar on a terminal and no total time limit; then like cli_api.
+ */
+int cli_upload(struct cli *c, const char *path, const char *file, size_t max,
+               struct cli_response *rs, json_t **out);
+
+/*
+ * Polls GET /api/v1/jobs/{id} until the job has succeeded or failed, drawing
+ * a progress bar labelled label on a terminal while the server reports
+ * progress; then like cli_api with the final job. The job's own failure is
+ * not an error here: look at its "status".
+ */
+int cli_wait_job(struct cli *c, json_int_t id, const char *label, struct cli_response *rs,
+                 json_t **out);
+
 /* ---- command groups (cmd_*.c) ---- */
 
 int cli_cmd_login(struct cli *c, int argc, char **argv);
@@ -183,6 +206,8 @@ int cli_cmd_import(struct cli *c, int argc, char **argv);
 int cli_cmd_user(struct cli *c, int argc, char **argv);
 int cli_cmd_token(struct cli *c, int argc, char **argv);
 int cli_cmd_audit(struct cli *c, int argc, char **argv);
+int cli_cmd_feeds(struct cli *c, int argc, char **argv);
+int cli_cmd_vuln(struct cli *c, int argc, char **argv);
 
 /* Reads a password: one line from stdin, or a prompt with echo off on a terminal. */
 int cli_read_password(const char *prompt, int from_stdin, char *out, size_t outsz);

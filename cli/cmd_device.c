@@ -12,8 +12,10 @@
 #include "cli.h"
 #include "fleetpatch/device.h"
 #include "http.h"
+#include "output.h"
 
-#define PEM_MAX 16384 /* bytes of a public key file */
+#define PEM_MAX  16384              /* bytes of a public key file */
+#define SBOM_MAX ((size_t)32 << 20) /* bytes of an SBOM; the server's cap too */
 
 static const char usage[] =
     "usage: fleetpatch device COMMAND ...\n"
@@ -25,6 +27,7 @@ static const char usage[] =
     "  delete ID\n"
     "  accept ID\n"
     "  reject ID\n"
+    "  sbom ID FILE\n"
     "\n"
     "FIELD is a device attribute: identity, name, serial, manufacturer, model,\n"
     "hw_revision, firmware_version, platform, os_version, patch_level,\n"
@@ -135,6 +138,34 @@ static int device_reject(struct cli *c, int argc, char **argv)
 	return device_one(c, argc, argv, "POST", "/reject",
 	                  "usage: fleetpatch device reject ID\n\nRejects a device; its tokens "
 	                  "stop working.\n");
+}
+
+static int device_sbom(struct cli *c, int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fleetpatch device sbom ID FILE [--json]\n"
+	    "\n"
+	    "Uploads the software bill of materials of a device (CycloneDX or SPDX JSON, at\n"
+	    "most 32 MiB). Its components replace the device's component list; their CPE\n"
+	    "names and versions are matched against the imported CVE records.\n";
+	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
+	if (cli_args(c, argc, argv, opts, use, 2))
+		return c->rc;
+	struct cli_url u;
+	if (device_path(argv[optind], "/sbom", &u, use))
+		return CLI_EXIT_USAGE;
+	struct cli_response rs = {0};
+	json_t *o = NULL;
+	int ex = cli_upload(c, u.s, argv[optind + 1], SBOM_MAX, &rs, &o);
+	if (ex == CLI_EXIT_OK) {
+		if (c->json)
+			cli_print_body(rs.body, rs.len);
+		else
+			cli_print_object(o);
+		cli_response_free(&rs);
+	}
+	json_decref(o);
+	return ex;
 }
 
 /* ---- add and update: building the JSON body ---- */
@@ -317,7 +348,7 @@ int cli_cmd_device(struct cli *c, int argc, char **argv)
 	static const struct cli_cmd cmds[] = {
 	    {"list", device_list},     {"show", device_show},     {"add", device_add},
 	    {"update", device_update}, {"delete", device_delete}, {"accept", device_accept},
-	    {"reject", device_reject},
+	    {"reject", device_reject}, {"sbom", device_sbom},
 	};
 	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

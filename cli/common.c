@@ -5,11 +5,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,6 +21,7 @@
 #include "output.h"
 
 #define LIST_ALL_MAX 1000000 /* items that --all collects */
+#define JOB_POLL_MS  200     /* between polls of a running job */
 
 void cli_error(const char *fmt, ...)
 {
@@ -266,6 +270,131 @@ int cli_show(struct cli *c, const char *method, const char *path, const json_t *
 	if (ex == CLI_EXIT_OK && !c->json)
 		cli_print_object(o);
 	json_decref(o);
+	return ex;
+}
+
+/* ---- uploads and jobs ---- */
+
+int cli_read_file(const char *file, size_t max, char **out, size_t *len)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	*out = NULL;
+	*len = 0;
+	if (fd < 0) {
+		cli_error("cannot open %s: %s", file, strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	int ex = CLI_EXIT_FAIL;
+	char *buf = NULL;
+	size_t n = 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		cli_error("%s is not a regular file", file);
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		cli_error("%s is larger than %zu MiB, the largest upload", file, max >> 20);
+		goto out;
+	}
+	if (st.st_size == 0) {
+		cli_error("%s is empty", file);
+		goto out;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		cli_error("cannot read %s: out of memory", file);
+		goto out;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n != (size_t)st.st_size) {
+		cli_error("cannot read %s: %s", file, errno ? strerror(errno) : "it shrank");
+		free(buf);
+		goto out;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	ex = CLI_EXIT_OK;
+out:
+	close(fd);
+	return ex;
+}
+
+int cli_upload(struct cli *c, const char *path, const char *file, size_t max,
+               struct cli_response *rs_out, json_t **out)
+{
+	char *data = NULL;
+	size_t len = 0;
+	if (out)
+		*out = NULL;
+	int ex = cli_read_file(file, max, &data, &len);
+	if (ex)
+		return ex;
+	struct cli_request rq = {
+	    .method = "POST",
+	    .path = path,
+	    .ctype = "application/octet-stream",
+	    .body = data,
+	    .body_len = len,
+	    .timeout_s = 0, /* a large upload on a slow link may take long */
+	    .upload_bar = 1,
+	};
+	struct cli_response rs;
+	struct fp_err err = {0};
+	int rc = cli_http_do(c, &rq, &rs, &err);
+	free(data);
+	ex = cli_http_outcome(c, rc, &err, &rs);
+	if (ex == CLI_EXIT_OK && out) {
+		json_error_t je;
+		if (!(*out = json_loadb(rs.body, rs.len, 0, &je))) {
+			cli_error("the server sent invalid JSON: %s", je.text);
+			ex = CLI_EXIT_UNREACHABLE;
+		}
+	}
+	if (rs_out && ex == CLI_EXIT_OK)
+		*rs_out = rs;
+	else
+		cli_response_free(&rs);
+	return ex;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int cli_wait_job(struct cli *c, json_int_t id, const char *label, struct cli_response *rs,
+                 json_t **out)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/jobs/%" JSON_INTEGER_FORMAT, id);
+	int ex;
+	for (;;) {
+		ex = cli_api(c, "GET", path, NULL, rs, out);
+		if (ex)
+			break;
+		const char *st = json_string_value(json_object_get(*out, "status"));
+		if (st && (strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0))
+			break;
+		const json_t *p = json_object_get(*out, "progress");
+		if (c->tty_err && json_is_object(p))
+			cli_progress(label, (double)json_integer_value(json_object_get(p, "done")),
+			             (double)json_integer_value(json_object_get(p, "total")));
+		cli_response_free(rs);
+		json_decref(*out);
+		*out = NULL;
+		sleep_ms(JOB_POLL_MS);
+	}
+	if (c->tty_err)
+		cli_progress_end();
 	return ex;
 }
 

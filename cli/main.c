@@ -17,12 +17,15 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  login, logout, whoami   start, end and show a session\n"
-    "  device ...              list, show, add, update, delete, accept, reject devices\n"
+    "  device ...              list, show, add, update, delete, accept, reject devices;\n"
+    "                          upload a device's SBOM\n"
     "  group ...               list, show, create, update, delete groups; members\n"
     "  import ...              import devices from csv, json, nmap, dnsmasq, dhcpd, mdm files\n"
     "  user ...                list, show, add, passwd, set, delete operators\n"
     "  token ...               list, create, revoke API tokens\n"
     "  audit ...               list, export and verify the audit log\n"
+    "  feeds ...               import NVD, KEV and EPSS feeds; show what they hold\n"
+    "  vuln ...                findings, CVEs, assessments, VEX, model CPE mapping\n"
     "  version                 print the CLI's version\n"
     "\n"
     "Options (accepted before or after the command):\n"
@@ -68,7 +71,7 @@ static const struct cli_cmd commands[] = {
     {"login", cli_cmd_login},   {"logout", cli_cmd_logout}, {"whoami", cli_cmd_whoami},
     {"device", cli_cmd_device}, {"group", cli_cmd_group},   {"import", cli_cmd_import},
     {"user", cli_cmd_user},     {"token", cli_cmd_token},   {"audit", cli_cmd_audit},
-    {"version", cmd_version},
+    {"feeds", cli_cmd_feeds},   {"vuln", cli_cmd_vuln},     {"version", cmd_version},
 };
 
 int main(int argc, char **argv)
