@@ -84,7 +84,6 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 	(void)raw_len;
 	struct nvd_ctx *c = vctx;
 	c->records++;
-	atomic_store(&c->job->done, (long)c->records);
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(c->db, "SELECT last_modified FROM cves WHERE id = ?", &st, c->err);
 	if (rc)
@@ -180,6 +179,7 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	struct fp_nvd_reader *rd = NULL;
 	struct fp_assess_report ar = {0};
 	int64_t before = 0;
+	atomic_store(&job->total, (long)a->len);
 	int rc = fp_db_run(db, err, &before, "SELECT COUNT(*) FROM cves", NULL);
 	if (rc == 0)
 		rc = fp_db_begin(db, err);
@@ -192,6 +192,8 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 		}
 		size_t n = a->len - off < FEED_CHUNK ? a->len - off : FEED_CHUNK;
 		rc = fp_nvd_reader_feed(rd, a->data + off, n, err);
+		/* Progress of an NVD import is in bytes of the uploaded file. */
+		atomic_store(&job->done, (long)(off + n));
 	}
 	if (rc == 0)
 		rc = fp_nvd_reader_finish(rd, err);
@@ -204,7 +206,7 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 		int all = before == 0 || c.n_dirty > DIRTY_ALL;
 		rc = fp_db_begin(db, err);
 		if (rc == 0)
-			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, &ar, err);
+			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, &ar, NULL, NULL, err);
 		if (rc == 0)
 			rc = fp_db_commit(db, err);
 		fp_db_rollback(db);
@@ -288,8 +290,8 @@ static int epss_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_er
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
 	if (rc == 0)
-		*report = json_pack("{s:I,s:s,s:s}", "rows", (json_int_t)c.rows, "model_version",
-		                    model, "score_date", date);
+		*report = json_pack("{s:I,s:s?,s:s?}", "rows", (json_int_t)c.rows, "model_version",
+		                    model[0] ? model : NULL, "score_date", date[0] ? date : NULL);
 	return rc;
 }
 
@@ -299,7 +301,7 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	struct fp_assess_report ar = {0};
 	int rc = fp_db_begin(db, err);
 	if (rc == 0)
-		rc = fp_assess(db, NULL, 0, &ar, err);
+		rc = fp_assess(db, NULL, 0, &ar, &job->done, &job->total, err);
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);

@@ -14,8 +14,8 @@
 #include "db.h"
 #include "fleetpatch/err.h"
 
-#define FP_BODY_MAX_DEFAULT (1u << 20)  /* JSON request bodies */
-#define FP_IMPORT_BODY_MAX  (64u << 20) /* import uploads */
+#define FP_BODY_MAX_DEFAULT (1u << 20)   /* JSON request bodies */
+#define FP_IMPORT_BODY_MAX  (64u << 20)  /* import uploads */
 #define FP_FEED_BODY_MAX    (256u << 20) /* one NVD, KEV or EPSS feed file */
 #define FP_SBOM_BODY_MAX    (32u << 20)  /* SBOM and VEX documents */
 #define FP_PATH_MAX_PARAMS  4

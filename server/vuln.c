@@ -98,10 +98,11 @@ static int load_map(fp_db *db, const struct fp_device_rec *rec, char **fw, char 
 	if (!rec->f[FP_DEV_MANUFACTURER] || !rec->f[FP_DEV_MODEL])
 		return 0;
 	fp_stmt *st = NULL;
-	if (fp_db_prepare(db,
-	                  "SELECT firmware_cpe, hardware_cpe FROM model_cpes WHERE manufacturer = ? "
-	                  "AND model = ?",
-	                  &st, NULL))
+	if (fp_db_prepare(
+	        db,
+	        "SELECT firmware_cpe, hardware_cpe FROM model_cpes WHERE manufacturer = ? "
+	        "AND model = ?",
+	        &st, NULL))
 		return FP_EIO;
 	fp_stmt_text(st, 1, rec->f[FP_DEV_MANUFACTURER]);
 	fp_stmt_text(st, 2, rec->f[FP_DEV_MODEL]);
@@ -216,11 +217,12 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id,
 	}
 	char now[32];
 	fp_time_rfc3339(fp_now_s(), now);
-	rc = fp_db_run(db, err, NULL,
-	               "INSERT INTO assessed_configs (config_key, platform, assessed_at) VALUES (?, "
-	               "?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = excluded.platform, "
-	               "assessed_at = excluded.assessed_at",
-	               "sss", config_key, platform, now);
+	rc =
+	    fp_db_run(db, err, NULL,
+	              "INSERT INTO assessed_configs (config_key, platform, assessed_at) VALUES (?, "
+	              "?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = excluded.platform, "
+	              "assessed_at = excluded.assessed_at",
+	              "sss", config_key, platform, now);
 	rep->configs_matched++;
 out:
 	fp_stmt_finalize(st);
@@ -248,23 +250,25 @@ static int update_exposures(fp_db *db, const char *config_key, struct fp_assess_
 	                   "UPDATE SET fixed_at = NULL WHERE exposures.fixed_at IS NOT NULL",
 	                   "ss", now, config_key);
 	if (rc == 0)
-		rc = fp_db_run(db, err, NULL,
-		               "UPDATE exposures SET fixed_at = ? WHERE fixed_at IS NULL AND device_id "
-		               "IN (SELECT id FROM devices WHERE config_key = ?) AND cve_id NOT IN "
-		               "(SELECT cve_id FROM config_findings WHERE config_key = ?)",
-		               "sss", now, config_key, config_key);
+		rc = fp_db_run(
+		    db, err, NULL,
+		    "UPDATE exposures SET fixed_at = ? WHERE fixed_at IS NULL AND device_id "
+		    "IN (SELECT id FROM devices WHERE config_key = ?) AND cve_id NOT IN "
+		    "(SELECT cve_id FROM config_findings WHERE config_key = ?)",
+		    "sss", now, config_key, config_key);
 	if (rc == 0)
-		rc = fp_db_run(db, err, NULL,
-		               "UPDATE devices SET assessed_key = config_key WHERE config_key = ? AND "
-		               "(assessed_key IS NULL OR assessed_key <> config_key)",
-		               "s", config_key);
+		rc = fp_db_run(
+		    db, err, NULL,
+		    "UPDATE devices SET assessed_key = config_key WHERE config_key = ? AND "
+		    "(assessed_key IS NULL OR assessed_key <> config_key)",
+		    "s", config_key);
 	if (rc == 0)
 		rep->devices_updated += fp_db_changes(db);
 	return rc;
 }
 
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
-              struct fp_err *err)
+              atomic_long *done, atomic_long *total, struct fp_err *err)
 {
 	struct cve_cache cache = {0};
 	fp_stmt *st = NULL;
@@ -317,7 +321,11 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 		qsort(dirty, n_dirty, sizeof(*dirty), cmp_str);
 	}
 	rep->configs_total = (int64_t)n;
+	if (total)
+		atomic_store(total, (long)n);
 	for (size_t i = 0; i < n; i++) {
+		if (done)
+			atomic_store(done, (long)i);
 		int skipped = 0;
 		if ((rc = match_config(db, keys[i], ids[i], &cache, dirty_keys ? dirty : NULL,
 		                       n_dirty, &skipped, rep, err)))
@@ -326,15 +334,17 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 			goto out;
 	}
 	/* Configurations no device has any more. */
-	rc = fp_db_run(db, err, NULL,
-	               "DELETE FROM config_findings WHERE config_key NOT IN (SELECT config_key FROM "
-	               "devices WHERE config_key IS NOT NULL)",
-	               NULL);
+	rc =
+	    fp_db_run(db, err, NULL,
+	              "DELETE FROM config_findings WHERE config_key NOT IN (SELECT config_key FROM "
+	              "devices WHERE config_key IS NOT NULL)",
+	              NULL);
 	if (rc == 0)
-		rc = fp_db_run(db, err, NULL,
-		               "DELETE FROM assessed_configs WHERE config_key NOT IN (SELECT config_key "
-		               "FROM devices WHERE config_key IS NOT NULL)",
-		               NULL);
+		rc = fp_db_run(
+		    db, err, NULL,
+		    "DELETE FROM assessed_configs WHERE config_key NOT IN (SELECT config_key "
+		    "FROM devices WHERE config_key IS NOT NULL)",
+		    NULL);
 out:
 	fp_stmt_finalize(st);
 	for (size_t i = 0; i < n; i++)
@@ -357,11 +367,12 @@ static int backfill_one(void *ctx, struct fp_device_row *d)
 	char key[65];
 	if (fp_device_config_key(&d->rec, key))
 		return fp_err_set(b->err, FP_ENOMEM, "out of memory");
-	return fp_db_run(b->db, b->err, NULL,
-	                 "UPDATE devices SET config_key = ?, exposure = ?, criticality = ?, eol_date "
-	                 "= ? WHERE id = ?",
-	                 "ssssi", key, d->rec.f[FP_DEV_EXPOSURE], d->rec.f[FP_DEV_CRITICALITY],
-	                 d->rec.f[FP_DEV_EOL_DATE], d->id);
+	return fp_db_run(
+	    b->db, b->err, NULL,
+	    "UPDATE devices SET config_key = ?, exposure = ?, criticality = ?, eol_date "
+	    "= ? WHERE id = ?",
+	    "ssssi", key, d->rec.f[FP_DEV_EXPOSURE], d->rec.f[FP_DEV_CRITICALITY],
+	    d->rec.f[FP_DEV_EOL_DATE], d->id);
 }
 
 int fp_vuln_backfill(struct fp_server *s, struct fp_err *err)

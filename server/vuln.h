@@ -6,6 +6,8 @@
 #ifndef FP_SERVER_VULN_H
 #define FP_SERVER_VULN_H
 
+#include <stdatomic.h>
+
 #include "db.h"
 #include "server.h"
 
@@ -18,10 +20,11 @@ struct fp_assess_report {
  * "vendor:product" keys whose CVEs changed) only configurations whose CPEs
  * have one of those keys are matched again; configurations never assessed
  * and devices whose configuration changed are always handled. NULL matches
- * everything again. Runs in the caller's transaction.
+ * everything again. Runs in the caller's transaction. done and total (may be
+ * NULL) count configurations, for a job's progress.
  */
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
-              struct fp_err *err) FP_WUR;
+              atomic_long *done, atomic_long *total, struct fp_err *err) FP_WUR;
 
 /* Computes the configuration key of devices stored without one (older schema). */
 int fp_vuln_backfill(struct fp_server *s, struct fp_err *err) FP_WUR;
