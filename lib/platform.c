@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 void fp_platform_free(struct fp_cpe *cpes, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -25,16 +24,11 @@ static void cpe_word(const char *in, char *out, size_t n)
 	out[o] = '\0';
 }
 
-static int add(struct fp_cpe *set, size_t *n, struct fp_cpe *c)
+/* A name may appear twice (two components with one CPE); matching does not mind,
+ * and checking every pair would cost more than it saves. */
+static void add(struct fp_cpe *set, size_t *n, struct fp_cpe *c)
 {
-	/* The same name twice adds nothing. */
-	for (size_t i = 0; i < *n; i++)
-		if (fp_cpe_equal(&set[i], c)) {
-			fp_cpe_free(c);
-			return 0;
-		}
 	set[(*n)++] = *c;
-	return 0;
 }
 
 static int derived_os(const struct fp_device_rec *r, struct fp_cpe *c, struct fp_err *err,
@@ -64,7 +58,8 @@ static int derived_os(const struct fp_device_rec *r, struct fp_cpe *c, struct fp
 int fp_platform_cpes(const struct fp_device_rec *r, const struct fp_platform_map *map,
                      struct fp_cpe **out, size_t *n, struct fp_err *err)
 {
-	struct fp_cpe *set = calloc(r->n_components + 3, sizeof(*set));
+	size_t n_extra = map ? map->n_extra : 0;
+	struct fp_cpe *set = calloc(r->n_components + n_extra + 3, sizeof(*set));
 	size_t k = 0;
 	int rc = 0;
 	if (!set)
@@ -107,8 +102,9 @@ int fp_platform_cpes(const struct fp_device_rec *r, const struct fp_platform_map
 			goto fail;
 		add(set, &k, &c);
 	}
-	for (size_t i = 0; i < r->n_components; i++) {
-		const struct fp_component *comp = &r->components[i];
+	for (size_t i = 0; i < r->n_components + n_extra; i++) {
+		const struct fp_component *comp =
+		    i < r->n_components ? &r->components[i] : &map->extra[i - r->n_components];
 		if (!comp->cpe)
 			continue;
 		if ((rc = fp_cpe_parse(comp->cpe, &c, err)))

@@ -87,6 +87,8 @@ void fp_api_model_cpes_list(struct fp_req *r);
 void fp_api_model_cpe_put(struct fp_req *r);
 void fp_api_model_cpe_delete(struct fp_req *r);
 void fp_api_vex_upload(struct fp_req *r);
+void fp_api_sbom_put(struct fp_req *r);
+void fp_api_sboms_list(struct fp_req *r);
 
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);

@@ -865,3 +865,96 @@ out_nodev:
 	fp_device_rec_free(&comps);
 	fp_sbom_free(&sb);
 }
+
+/* ---- firmware SBOMs: the components of one (manufacturer, model, firmware) ---- */
+
+void fp_api_sbom_put(struct fp_req *r)
+{
+	static const char *const q[] = {"manufacturer", "model", "firmware", NULL};
+	if (fp_req_only_query(r, q))
+		return;
+	const char *man = fp_req_query(r, "manufacturer"), *model = fp_req_query(r, "model");
+	const char *fw = fp_req_query(r, "firmware");
+	if (!man || !model || !fw || !*man || !*model || !*fw ||
+	    !fp_text_valid(man, FP_DEVICE_STR_MAX) || !fp_text_valid(model, FP_DEVICE_STR_MAX) ||
+	    !fp_text_valid(fw, FP_DEVICE_STR_MAX)) {
+		fp_reply_error(
+		    r, 400, "invalid",
+		    "manufacturer, model and firmware (query parameters) name the firmware "
+		    "image the SBOM describes");
+		return;
+	}
+	struct fp_sbom sb = {0};
+	struct fp_err err = {0};
+	struct fp_device_rec comps;
+	fp_device_rec_init(&comps);
+	json_t *arr = NULL, *after = NULL;
+	char *text = NULL;
+	if (!r->body_len || fp_sbom_parse(r->body, r->body_len, &sb, &err)) {
+		if (!r->body_len)
+			fp_err_set(&err, FP_EINVAL,
+			           "the request body must hold a CycloneDX or SPDX SBOM");
+		fp_reply_err(r, &err);
+		goto out;
+	}
+	/* Components go through the same validation as a device's own. */
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sb.n; i++)
+		rc = fp_device_rec_add_component(&comps, sb.c[i].name, sb.c[i].version, sb.c[i].cpe,
+		                                 sb.c[i].purl, &err);
+	json_t *obj = json_object();
+	if (rc == 0 && fp_device_rec_to_json(&comps, obj) == 0)
+		arr = json_incref(json_object_get(obj, "components"));
+	json_decref(obj);
+	if (rc || !arr || !(text = json_dumps(arr, JSON_COMPACT))) {
+		if (!rc)
+			fp_err_set(&err, FP_ENOMEM, "out of memory");
+		fp_reply_err(r, &err);
+		goto out;
+	}
+	char now[32], objname[800];
+	fp_time_rfc3339(fp_now_s(), now);
+	if (fp_db_begin(r->db, &err)) {
+		fp_reply_err(r, &err);
+		goto out;
+	}
+	rc = fp_db_run(
+	    r->db, &err, NULL,
+	    "INSERT INTO firmware_sboms (manufacturer, model, firmware, format, components, "
+	    "n_components, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+	    "(manufacturer, model, firmware) DO UPDATE SET format = excluded.format, "
+	    "components = excluded.components, n_components = excluded.n_components, "
+	    "created_at = excluded.created_at",
+	    "sssssis", man, model, fw, sb.format, text, (int64_t)comps.n_components, now);
+	after = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "manufacturer", man, "model", model,
+	                  "firmware", fw, "format", sb.format, "spec_version", sb.spec_version,
+	                  "components", (json_int_t)comps.n_components);
+	snprintf(objname, sizeof(objname), "sbom:%.200s/%.200s/%.200s", man, model, fw);
+	if (fp_api_finish(r, rc, &err, "sbom.put", objname, NULL, after) == 0)
+		fp_reply(r, 200, json_incref(after));
+out:
+	free(text);
+	json_decref(arr);
+	json_decref(after);
+	fp_device_rec_free(&comps);
+	fp_sbom_free(&sb);
+}
+
+static json_t *sbom_json(struct fp_req *r, fp_stmt *st)
+{
+	(void)r;
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s}", "id", (json_int_t)fp_stmt_col_int(st, 0),
+	                 "manufacturer", fp_stmt_col_text(st, 1), "model", fp_stmt_col_text(st, 2),
+	                 "firmware", fp_stmt_col_text(st, 3), "format", fp_stmt_col_text(st, 4),
+	                 "components", (json_int_t)fp_stmt_col_int(st, 5), "created_at",
+	                 fp_stmt_col_text(st, 6));
+}
+
+void fp_api_sboms_list(struct fp_req *r)
+{
+	fp_api_list_page(
+	    r, "SELECT COUNT(*) FROM firmware_sboms",
+	    "SELECT id, manufacturer, model, firmware, format, n_components, created_at "
+	    "FROM firmware_sboms ORDER BY manufacturer, model, firmware LIMIT ? OFFSET ?",
+	    -1, sbom_json);
+}

@@ -62,6 +62,8 @@ static struct fp_route routes[] = {
     R("GET", "/api/v1/model-cpes", U(VIEWER), 0, 0, fp_api_model_cpes_list),
     R("PUT", "/api/v1/model-cpes", U(OPERATOR), 16384, 0, fp_api_model_cpe_put),
     R("DELETE", "/api/v1/model-cpes/{id}", U(OPERATOR), 0, 0, fp_api_model_cpe_delete),
+    R("GET", "/api/v1/sboms", U(VIEWER), 0, 0, fp_api_sboms_list),
+    R("PUT", "/api/v1/sboms", U(OPERATOR), FP_SBOM_BODY_MAX, 1, fp_api_sbom_put),
     R("POST", "/api/v1/vex", U(OPERATOR), FP_SBOM_BODY_MAX, 1, fp_api_vex_upload),
     R("POST", "/api/v1/device/auth", PUBLIC, 65536, 1, fp_api_device_auth),
     R("GET", "/api/v1/device/checkin", DEVICE, 0, 0, fp_api_device_checkin),

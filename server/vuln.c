@@ -115,6 +115,34 @@ static int load_map(fp_db *db, const struct fp_device_rec *rec, char **fw, char 
 	return 0;
 }
 
+/* The components of the device's firmware image, from its uploaded SBOM. */
+static int load_sbom(fp_db *db, const struct fp_device_rec *rec, struct fp_device_rec *out,
+                     struct fp_err *err)
+{
+	const char *man = rec->f[FP_DEV_MANUFACTURER], *model = rec->f[FP_DEV_MODEL];
+	const char *fw = rec->f[FP_DEV_FIRMWARE];
+	if (!man || !model || !fw)
+		return 0;
+	fp_stmt *st = NULL;
+	int rc = fp_db_prepare(db,
+	                       "SELECT components FROM firmware_sboms WHERE manufacturer = ? AND "
+	                       "model = ? AND firmware = ?",
+	                       &st, err);
+	if (rc)
+		return rc;
+	fp_stmt_text(st, 1, man);
+	fp_stmt_text(st, 2, model);
+	fp_stmt_text(st, 3, fw);
+	if (fp_stmt_step(st, NULL) == FP_DB_ROW) {
+		json_t *arr = json_loads(fp_stmt_col_text(st, 0), 0, NULL);
+		json_t *obj = json_pack("{s:o}", "components", arr ? arr : json_array());
+		rc = fp_device_rec_from_json(out, obj, NULL, err);
+		json_decref(obj);
+	}
+	fp_stmt_finalize(st);
+	return rc;
+}
+
 static int key_dirty(const char *key, char *const *dirty, size_t n)
 {
 	return bsearch(&key, dirty, n, sizeof(*dirty), cmp_str) != NULL;
@@ -126,18 +154,22 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id,
                         struct fp_assess_report *rep, struct fp_err *err)
 {
 	struct fp_device_row d;
+	struct fp_device_rec image;
 	struct fp_cpe *cpes = NULL;
 	size_t n = 0;
 	char *fw = NULL, *hw = NULL, *platform = NULL;
+	fp_device_rec_init(&image);
 	char **cands = NULL;
 	size_t ncand = 0, capcand = 0;
 	fp_stmt *st = NULL;
 	int rc = fp_store_device_get(db, device_id, &d, err);
-	if (rc)
+	if (rc) {
+		fp_device_rec_free(&image);
 		return rc;
-	if ((rc = load_map(db, &d.rec, &fw, &hw)))
+	}
+	if ((rc = load_map(db, &d.rec, &fw, &hw)) || (rc = load_sbom(db, &d.rec, &image, err)))
 		goto out;
-	struct fp_platform_map map = {fw, hw};
+	struct fp_platform_map map = {fw, hw, image.components, image.n_components};
 	if ((rc = fp_platform_cpes(&d.rec, &map, &cpes, &n, err)))
 		goto out;
 	/* The platform text (one CPE per line) is stored to detect later changes. */
@@ -233,6 +265,7 @@ out:
 	free(fw);
 	free(hw);
 	fp_platform_free(cpes, n);
+	fp_device_rec_free(&image);
 	fp_device_row_free(&d);
 	return rc;
 }

@@ -21,6 +21,9 @@
 struct fp_platform_map {
 	const char *firmware_cpe; /* the version attribute is replaced by the firmware version */
 	const char *hardware_cpe; /* used as given */
+	/* Components of the firmware image (its SBOM), added to the device's own. */
+	const struct fp_component *extra;
+	size_t n_extra;
 };
 
 /*

@@ -44,6 +44,11 @@ class VulnTest(unittest.TestCase):
         cls.add("E", manufacturer="Fortinet", model="FortiGate-60E", firmware="6.0.5")
         # A phone whose SBOM names an ARM Mali driver (added later).
         cls.add("F", manufacturer="Acme", model="phone-1", firmware="2024.03")
+        # Two cameras whose firmware image has an SBOM of its own (uploaded once for
+        # the model and firmware), and a third on another firmware.
+        cls.add("G1", manufacturer="Acme", model="cam-2", firmware="1.0")
+        cls.add("G2", manufacturer="Acme", model="cam-2", firmware="1.0")
+        cls.add("G3", manufacturer="Acme", model="cam-2", firmware="1.1")
         # D-Link's CPE vendor is "dlink" and FortiGates run "fortios": the mapping says so.
         for body in ({"manufacturer": "D-Link", "model": "DIR-860L",
                       "firmware_cpe": "cpe:2.3:o:dlink:dir-860l_firmware:*:*:*:*:*:*:*:*",
@@ -53,6 +58,9 @@ class VulnTest(unittest.TestCase):
             r = cls.s.request("PUT", "/api/v1/model-cpes", body, token=cls.t)
             assert r.status == 200, r
         r = cls.s.request("POST", "/api/v1/devices/%d/sbom" % cls.dev["F"],
+                          raw=read(os.path.join(TESTDATA, "mali-sbom.cdx.json")), token=cls.t)
+        assert r.status == 200, r
+        r = cls.s.request("PUT", "/api/v1/sboms?manufacturer=Acme&model=cam-2&firmware=1.0",
                           raw=read(os.path.join(TESTDATA, "mali-sbom.cdx.json")), token=cls.t)
         assert r.status == 200, r
         cls.kev = cls.feed("kev", read(KEV))
@@ -143,6 +151,23 @@ class VulnTest(unittest.TestCase):
         self.assertEqual(kept["vex"], {"state": "not_affected",
                                        "justification": "code_not_reachable"})
         self.assertIn("CVE-2022-38181", self.cves_of("F"))
+
+    def test_firmware_image_sbom(self):
+        # The image SBOM names bifrost r28p0: CVE-2022-38181 (r0p0 <= v <= r38p1) applies to
+        # every device on that model and firmware, and not to the one on 1.1.
+        for name in ("G1", "G2"):
+            self.assertIn("CVE-2022-38181", self.cves_of(name, "&include_suppressed=true"))
+        self.assertNotIn("CVE-2022-38181", self.cves_of("G3", "&include_suppressed=true"))
+        lst = self.s.request("GET", "/api/v1/sboms", token=self.t).json()
+        self.assertEqual([(x["model"], x["firmware"], x["components"]) for x in lst["items"]],
+                         [("cam-2", "1.0", 2)])
+        bad = self.s.request("PUT", "/api/v1/sboms?manufacturer=Acme&model=cam-2",
+                             raw=read(os.path.join(TESTDATA, "mali-sbom.cdx.json")), token=self.t)
+        self.assertEqual(bad.status, 400)
+        bad = self.s.request("PUT", "/api/v1/sboms?manufacturer=Acme&model=cam-2&firmware=9",
+                             raw=b'{"bomFormat":"CycloneDX","specVersion":"9.9"}', token=self.t)
+        self.assertIn(bad.status, (400, 422))
+        self.assertEqual(self.s.request("GET", "/api/v1/sboms", token=self.t).json()["total"], 1)
 
     def test_risk_is_explained(self):
         f = self.cves_of("A")["CVE-2018-6530"]

@@ -51,14 +51,14 @@ static void mapping_wins(void **state)
 	assert_int_equal(fp_device_rec_set(&r, "model", "DIR-860L", NULL), 0);
 	assert_int_equal(fp_device_rec_set(&r, "firmware", "a1_fw110b04", NULL), 0);
 	struct fp_platform_map m = {"cpe:2.3:o:dlink:dir-860l_firmware:*:*:*:*:*:*:*:*",
-	                            "cpe:2.3:h:dlink:dir-860l:-:*:*:*:*:*:*:*"};
+	                            "cpe:2.3:h:dlink:dir-860l:-:*:*:*:*:*:*:*", NULL, 0};
 	char out[4][FP_CPE_MAX + 1];
 	size_t n;
 	names(&r, &m, out, &n);
 	assert_int_equal(n, 2);
 	assert_string_equal(out[0], "cpe:2.3:o:dlink:dir-860l_firmware:a1_fw110b04:*:*:*:*:*:*:*");
 	assert_string_equal(out[1], "cpe:2.3:h:dlink:dir-860l:-:*:*:*:*:*:*:*");
-	struct fp_platform_map bad = {"cpe:2.3:o:broken", NULL};
+	struct fp_platform_map bad = {"cpe:2.3:o:broken", NULL, NULL, 0};
 	struct fp_cpe *set;
 	struct fp_err err;
 	assert_int_not_equal(fp_platform_cpes(&r, &bad, &set, &n, &err), 0);
@@ -91,6 +91,29 @@ static void phones_and_components(void **state)
 	fp_device_rec_free(&r);
 }
 
+static void firmware_image_components_are_added(void **state)
+{
+	(void)state;
+	struct fp_device_rec r, image;
+	fp_device_rec_init(&r);
+	fp_device_rec_init(&image);
+	assert_int_equal(fp_device_rec_set(&r, "manufacturer", "acme", NULL), 0);
+	assert_int_equal(fp_device_rec_set(&r, "model", "cam", NULL), 0);
+	assert_int_equal(fp_device_rec_set(&r, "firmware", "2.0", NULL), 0);
+	assert_int_equal(fp_device_rec_add_component(&image, "openssl", "1.1.1k",
+	                                             "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*",
+	                                             NULL, NULL),
+	                 0);
+	struct fp_platform_map m = {NULL, NULL, image.components, image.n_components};
+	char out[4][FP_CPE_MAX + 1];
+	size_t n;
+	names(&r, &m, out, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(out[2], "cpe:2.3:a:openssl:openssl:1.1.1k:*:*:*:*:*:*:*");
+	fp_device_rec_free(&r);
+	fp_device_rec_free(&image);
+}
+
 static void nothing_known_gives_no_names(void **state)
 {
 	(void)state;
@@ -110,6 +133,7 @@ int main(void)
 	    cmocka_unit_test(derived_firmware_and_hardware),
 	    cmocka_unit_test(mapping_wins),
 	    cmocka_unit_test(phones_and_components),
+	    cmocka_unit_test(firmware_image_components_are_added),
 	    cmocka_unit_test(nothing_known_gives_no_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
