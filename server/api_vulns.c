@@ -166,10 +166,11 @@ out:
 
 static json_t *assess_json(const struct fp_assess_report *a)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I}", "configurations", (json_int_t)a->configs_total,
-	                 "configurations_matched", (json_int_t)a->configs_matched,
-	                 "devices_updated", (json_int_t)a->devices_updated, "findings",
-	                 (json_int_t)a->findings, "candidates", (json_int_t)a->candidates);
+	return json_pack(
+	    "{s:I,s:I,s:I,s:I,s:I,s:I}", "configurations", (json_int_t)a->configs_total,
+	    "configurations_matched", (json_int_t)a->configs_matched, "devices_updated",
+	    (json_int_t)a->devices_updated, "findings", (json_int_t)a->findings, "candidates",
+	    (json_int_t)a->candidates, "elapsed_ms", (json_int_t)a->elapsed_ms);
 }
 
 static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)

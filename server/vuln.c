@@ -310,6 +310,7 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 	int *moved = NULL;
 	size_t n = 0, cap = 0;
 	memset(rep, 0, sizeof(*rep));
+	int64_t t0 = fp_now_us();
 	/* One representative device per configuration, and whether any device moved to it. */
 	int rc = fp_db_prepare(db,
 	                       "SELECT config_key, MIN(id), SUM(CASE WHEN assessed_key IS NULL OR "
@@ -379,6 +380,7 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 		    "FROM devices WHERE config_key IS NOT NULL)",
 		    NULL);
 out:
+	rep->elapsed_ms = (fp_now_us() - t0) / 1000;
 	fp_stmt_finalize(st);
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);

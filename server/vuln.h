@@ -13,6 +13,7 @@
 
 struct fp_assess_report {
 	int64_t configs_total, configs_matched, devices_updated, findings, candidates;
+	int64_t elapsed_ms;
 };
 
 /*
