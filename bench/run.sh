@@ -5,7 +5,7 @@
 # (medians; compare ratios, the machine is shared), and everything else it
 # measured as "info: NAME VALUE UNIT" lines. See bench/README.md.
 #
-# usage: bench/run.sh NAME      (NAME: checkin)
+# usage: bench/run.sh NAME      (NAME: checkin, vuln)
 set -euo pipefail
 
 usage() {
@@ -15,6 +15,8 @@ usage: bench/run.sh NAME
 benchmarks:
   checkin   device check-in (GET /api/v1/device/checkin) with N enrolled devices,
             against nginx serving a file of the same size; p99 at half the peak rate
+  vuln      NVD import throughput and memory, assessment of 100,000 devices over
+            2,000 firmware images with 300 components each, incremental re-assessment
 
 environment:
   FP_BENCH_DEVICES   devices to enrol (default 10000)
@@ -29,6 +31,7 @@ EOF
 [ $# -eq 1 ] || usage
 case "$1" in
 checkin) ;;
+vuln) exec python3 "$(dirname "$0")/vuln.py" ;;
 *) usage ;;
 esac
 

@@ -89,6 +89,7 @@ void fp_api_model_cpe_delete(struct fp_req *r);
 void fp_api_vex_upload(struct fp_req *r);
 void fp_api_sbom_put(struct fp_req *r);
 void fp_api_sboms_list(struct fp_req *r);
+void fp_api_device_exposures(struct fp_req *r);
 
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api.h"
 #include "fleetpatch/cpe.h"
@@ -396,7 +397,7 @@ void fp_api_feeds_status(struct fp_req *r)
 	    fp_db_run(r->db, &err, &epss, "SELECT COUNT(*) FROM epss", NULL) ||
 	    fp_db_run(r->db, &err, &findings,
 	              "SELECT COUNT(*) FROM devices d JOIN config_findings f ON f.config_key = "
-	              "d.config_key",
+	              "d.config_key WHERE f.fixed_at IS NULL",
 	              NULL)) {
 		fp_reply_err(r, &err);
 		return;
@@ -424,6 +425,16 @@ static int cmp_finding(const void *a, const void *b)
 	if (x->device != y->device)
 		return x->device < y->device ? -1 : 1;
 	return strcmp(x->cve, y->cve);
+}
+
+/* The later of two RFC 3339 times (either may be NULL): a device is exposed
+ * from when it ran the configuration or when the configuration was found
+ * vulnerable, whichever came last. */
+static const char *later(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a ? a : b;
+	return strcmp(a, b) >= 0 ? a : b;
 }
 
 static int vex_suppresses(const char *state)
@@ -486,13 +497,14 @@ static void list_findings(struct fp_req *r, int64_t device)
 	        "SELECT d.id, d.name, d.exposure, d.criticality, d.eol_date, f.cve_id, "
 	        "f.matched_cpe, "
 	        "c.cvss_milli, c.cvss_version, c.severity, k.cve_id, k.ransomware, k.due_date, "
-	        "e.score_micro, x.first_seen, v.state, v.justification, d.identity FROM devices d "
-	        "JOIN config_findings f ON f.config_key = d.config_key JOIN cves c ON c.id = "
-	        "f.cve_id LEFT JOIN kev k ON k.cve_id = f.cve_id LEFT JOIN epss e ON e.cve_id = "
-	        "f.cve_id LEFT JOIN exposures x ON x.device_id = d.id AND x.cve_id = f.cve_id LEFT "
-	        "JOIN vex_statements v ON v.cve_id = f.cve_id WHERE (? = 0 OR d.id = ?) AND (? = "
-	        "'' "
-	        "OR f.cve_id = ?)",
+	        "e.score_micro, f.first_seen, v.state, v.justification, d.identity, dc.since "
+	        "FROM devices d JOIN config_findings f ON f.config_key = d.config_key "
+	        "JOIN cves c ON c.id = f.cve_id "
+	        "LEFT JOIN kev k ON k.cve_id = f.cve_id "
+	        "LEFT JOIN epss e ON e.cve_id = f.cve_id "
+	        "LEFT JOIN device_configs dc ON dc.device_id = d.id AND dc.until IS NULL "
+	        "LEFT JOIN vex_statements v ON v.cve_id = f.cve_id "
+	        "WHERE f.fixed_at IS NULL AND (? = 0 OR d.id = ?) AND (? = '' OR f.cve_id = ?)",
 	        &st, &err)) {
 		fp_reply_err(r, &err);
 		return;
@@ -549,7 +561,8 @@ static void list_findings(struct fp_req *r, int64_t device)
 		    (json_int_t)fp_stmt_col_int(st, 0), "device_name", fp_stmt_col_text(st, 1),
 		    "device_identity", fp_stmt_col_text(st, 17), "cve_id", fp_stmt_col_text(st, 5),
 		    "matched_cpe", fp_stmt_col_text(st, 6), "kev", kev, "kev_due",
-		    fp_stmt_col_text(st, 12), "first_seen", fp_stmt_col_text(st, 14), "risk", risk);
+		    fp_stmt_col_text(st, 12), "first_seen",
+		    later(fp_stmt_col_text(st, 14), fp_stmt_col_text(st, 18)), "risk", risk);
 		if (!o)
 			continue;
 		if (vex)
@@ -646,7 +659,7 @@ void fp_api_cve_get(struct fp_req *r)
 	fp_stmt_finalize(st);
 	if (fp_db_run(r->db, NULL, &affected,
 	              "SELECT COUNT(*) FROM devices d JOIN config_findings f ON f.config_key = "
-	              "d.config_key WHERE f.cve_id = ?",
+	              "d.config_key WHERE f.cve_id = ? AND f.fixed_at IS NULL",
 	              "s", id) == 0)
 		json_object_set_new(o, "affected_devices", json_integer(affected));
 	fp_reply(r, 200, o);
@@ -958,4 +971,99 @@ void fp_api_sboms_list(struct fp_req *r)
 	    "SELECT id, manufacturer, model, firmware, format, n_components, created_at "
 	    "FROM firmware_sboms ORDER BY manufacturer, model, firmware LIMIT ? OFFSET ?",
 	    -1, sbom_json);
+}
+
+/* ---- exposure windows ---- */
+
+static int64_t parse_time(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) /* milliseconds are ignored */
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/*
+ * A device's exposure windows: for every CVE, from when the device ran a
+ * configuration that had it (or the configuration was found to have it) to
+ * when the device left that configuration or the configuration was fixed.
+ * Back-to-back windows of one CVE (a move between two vulnerable
+ * configurations) merge into one.
+ */
+void fp_api_device_exposures(struct fp_req *r)
+{
+	int64_t id, exists = 0;
+	if (fp_req_id(r, 0, &id))
+		return;
+	if (fp_db_run(r->db, NULL, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?", "i", id) ||
+	    !exists) {
+		fp_reply_error(r, 404, "not_found", "no device with id %" PRId64, id);
+		return;
+	}
+	struct fp_err err = {0};
+	fp_stmt *st = NULL;
+	if (fp_db_prepare(
+	        r->db,
+	        "SELECT f.cve_id, dc.since, dc.until, f.first_seen, f.fixed_at FROM "
+	        "device_configs dc JOIN config_findings f ON f.config_key = dc.config_key "
+	        "WHERE dc.device_id = ? ORDER BY f.cve_id, dc.since",
+	        &st, &err)) {
+		fp_reply_err(r, &err);
+		return;
+	}
+	fp_stmt_int(st, 1, id);
+	json_t *items = json_array();
+	json_t *cur = NULL;
+	char cur_cve[FP_CVE_ID_MAX] = "";
+	int64_t fixed = 0, open = 0, fixed_secs = 0;
+	for (;;) {
+		int row = fp_stmt_step(st, NULL) == FP_DB_ROW;
+		const char *cve = row ? fp_stmt_col_text(st, 0) : NULL;
+		const char *start = NULL, *end = NULL;
+		if (row) {
+			start = later(fp_stmt_col_text(st, 1), fp_stmt_col_text(st, 3));
+			const char *u = fp_stmt_col_text(st, 2), *x = fp_stmt_col_text(st, 4);
+			end = !u ? x : !x ? u : strcmp(u, x) <= 0 ? u : x;
+			if (end && strcmp(end, start) <= 0)
+				continue; /* the device had left before the finding appeared */
+		}
+		/* Extend the current window when this one continues it. */
+		if (row && cur && strcmp(cur_cve, cve) == 0) {
+			const char *cend = json_string_value(json_object_get(cur, "fixed_at"));
+			if (!cend || strcmp(start, cend) <= 0) {
+				if (cend && (!end || strcmp(end, cend) > 0))
+					json_object_set_new(cur, "fixed_at",
+					                    end ? json_string(end) : json_null());
+				continue;
+			}
+		}
+		if (cur) {
+			const char *f = json_string_value(json_object_get(cur, "fixed_at"));
+			if (f) {
+				fixed++;
+				fixed_secs +=
+				    parse_time(f) - parse_time(json_string_value(
+				                        json_object_get(cur, "first_seen")));
+			} else {
+				open++;
+			}
+			json_object_set_new(cur, "open", json_boolean(!f));
+			json_array_append_new(items, cur);
+			cur = NULL;
+		}
+		if (!row)
+			break;
+		snprintf(cur_cve, sizeof(cur_cve), "%s", cve);
+		cur = json_pack("{s:s,s:s,s:s?}", "cve_id", cve, "first_seen", start, "fixed_at",
+		                end);
+	}
+	fp_stmt_finalize(st);
+	json_t *o = json_pack("{s:I,s:o,s:I,s:I}", "device_id", (json_int_t)id, "windows", items,
+	                      "open", (json_int_t)open, "fixed", (json_int_t)fixed);
+	json_object_set_new(
+	    o, "mean_time_to_remediate_days",
+	    fixed ? json_real(round((double)fixed_secs / (double)fixed / 86400.0 * 100.0) / 100.0)
+	          : json_null());
+	fp_reply(r, 200, o);
 }

@@ -8,8 +8,11 @@
  * its candidate CVEs are those indexed under one of its CPEs'
  * "vendor:product" keys (cve_keys); each candidate's configurations are
  * evaluated with NVD's semantics (lib/nvd_match). Matches are stored per
- * configuration (config_findings); per device only the exposure windows
- * (first seen, fixed) are written, and only when they change.
+ * configuration with the time each was first seen and fixed
+ * (config_findings); per device only the intervals during which it ran a
+ * configuration are stored (device_configs), written when a device changes
+ * configuration. A device's exposure window for a CVE is the overlap of the
+ * two, so nothing is written per device and CVE.
  */
 #include "vuln.h"
 
@@ -21,74 +24,167 @@
 #include "fleetpatch/cpe.h"
 #include "fleetpatch/nvd_match.h"
 #include "fleetpatch/platform.h"
+#include "fleetpatch/strmap.h"
 #include "store_devices.h"
 
-/* Parsed CVE configurations, cached for one assessment run. */
-struct cve_cache {
-	char **ids;
-	struct fp_nvd_configs *cfg;
-	size_t n, cap;
+/* A CVE as the assessment needs it: its parsed configurations and every
+ * "vendor:product" key its criteria name (sorted), so a configuration's CPEs
+ * can be narrowed to the ones that could match before evaluating. */
+struct cve_entry {
+	char *id;
+	struct fp_nvd_configs cfg;
+	char **keys;
+	size_t nkeys;
 };
 
-static void cache_free(struct cve_cache *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->ids[i]);
-		fp_nvd_configs_free(&c->cfg[i]);
-	}
-	free(c->ids);
-	free(c->cfg);
-}
+/* The CVEs indexed under one key. */
+struct cand_list {
+	struct cve_entry **e;
+	size_t n;
+};
+
+/* Caches of one assessment run: CVE id → entry, key → candidates. */
+struct run {
+	struct fp_strmap *cves, *cands;
+	int64_t id; /* marks the findings seen in this run */
+};
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Finds or loads the configurations of CVE id; NULL when unusable. */
-static const struct fp_nvd_configs *cache_get(fp_db *db, struct cve_cache *c, const char *id,
-                                              struct fp_err *err)
+static void entry_free(void *p)
 {
-	/* Small linear cache ordered by insertion; runs touch few thousand CVEs. */
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->ids[i], id) == 0)
-			return &c->cfg[i];
+	struct cve_entry *e = p;
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->nkeys; i++)
+		free(e->keys[i]);
+	free(e->keys);
+	fp_nvd_configs_free(&e->cfg);
+	free(e->id);
+	free(e);
+}
+
+static void cand_free(void *p)
+{
+	struct cand_list *l = p;
+	if (l) {
+		free(l->e);
+		free(l);
+	}
+}
+
+static int entry_keys(struct cve_entry *e)
+{
+	size_t cap = 0;
+	for (size_t c = 0; c < e->cfg.n; c++)
+		for (size_t n = 0; n < e->cfg.c[c].n; n++)
+			cap += e->cfg.c[c].nodes[n].n;
+	if (!cap)
+		return 0;
+	if (!(e->keys = calloc(cap, sizeof(*e->keys))))
+		return FP_ENOMEM;
+	for (size_t c = 0; c < e->cfg.n; c++)
+		for (size_t n = 0; n < e->cfg.c[c].n; n++)
+			for (size_t m = 0; m < e->cfg.c[c].nodes[n].n; m++) {
+				char key[FP_CPE_MAX + 1];
+				if (fp_cpe_key(&e->cfg.c[c].nodes[n].m[m].criteria, key,
+				               sizeof(key)))
+					continue;
+				if (!(e->keys[e->nkeys] = strdup(key)))
+					return FP_ENOMEM;
+				e->nkeys++;
+			}
+	qsort(e->keys, e->nkeys, sizeof(*e->keys), cmp_str);
+	return 0;
+}
+
+/* Finds or loads CVE id; NULL when it cannot be used. */
+static struct cve_entry *cve_get(fp_db *db, struct run *run, const char *id, struct fp_err *err)
+{
+	struct cve_entry *e = fp_strmap_get(run->cves, id);
+	if (e)
+		return e;
 	fp_stmt *st = NULL;
-	const struct fp_nvd_configs *res = NULL;
 	if (fp_db_prepare(db, "SELECT configurations FROM cves WHERE id = ?", &st, err))
 		return NULL;
 	fp_stmt_text(st, 1, id);
-	if (fp_stmt_step(st, err) != FP_DB_ROW)
-		goto out;
-	const char *text = fp_stmt_col_text(st, 0);
-	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 256;
-		char **ni = realloc(c->ids, ncap * sizeof(*ni));
-		if (ni)
-			c->ids = ni;
-		struct fp_nvd_configs *nc = realloc(c->cfg, ncap * sizeof(*nc));
-		if (nc)
-			c->cfg = nc;
-		if (!ni || !nc) {
-			json_decref(j);
-			goto out;
-		}
-		c->cap = ncap;
-	}
-	struct fp_nvd_configs *slot = &c->cfg[c->n];
-	memset(slot, 0, sizeof(*slot));
-	if (j && fp_nvd_configs_from_json(j, slot, NULL) != 0)
-		memset(slot, 0, sizeof(*slot));
-	json_decref(j);
-	if (!(c->ids[c->n] = strdup(id))) {
-		fp_nvd_configs_free(slot);
-		goto out;
-	}
-	res = &c->cfg[c->n++];
-out:
+	json_t *j = NULL;
+	if (fp_stmt_step(st, err) == FP_DB_ROW && fp_stmt_col_text(st, 0))
+		j = json_loads(fp_stmt_col_text(st, 0), 0, NULL);
 	fp_stmt_finalize(st);
-	return res;
+	if (!(e = calloc(1, sizeof(*e))) || !(e->id = strdup(id)))
+		goto fail;
+	/* Configurations were validated on import; one that no longer parses matches nothing. */
+	if (j && fp_nvd_configs_from_json(j, &e->cfg, NULL) != 0)
+		memset(&e->cfg, 0, sizeof(e->cfg));
+	if (entry_keys(e) || fp_strmap_put(run->cves, id, e, NULL))
+		goto fail;
+	json_decref(j);
+	return e;
+fail:
+	json_decref(j);
+	entry_free(e);
+	return NULL;
+}
+
+/* The CVEs indexed under key, loaded once per run. */
+static struct cand_list *cands_get(fp_db *db, struct run *run, const char *key, struct fp_err *err)
+{
+	struct cand_list *l = fp_strmap_get(run->cands, key);
+	if (l)
+		return l;
+	if (!(l = calloc(1, sizeof(*l))))
+		return NULL;
+	char **ids = NULL;
+	size_t n = 0, cap = 0;
+	fp_stmt *st = NULL;
+	int ok = fp_db_prepare(db, "SELECT cve_id FROM cve_keys WHERE key = ?", &st, err) == 0;
+	if (ok) {
+		fp_stmt_text(st, 1, key);
+		while (ok && fp_stmt_step(st, NULL) == FP_DB_ROW) {
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				char **ni = realloc(ids, nc * sizeof(*ni));
+				if (!ni) {
+					ok = 0;
+					break;
+				}
+				ids = ni;
+				cap = nc;
+			}
+			if (!(ids[n] = strdup(fp_stmt_col_text(st, 0))))
+				ok = 0;
+			else
+				n++;
+		}
+		fp_stmt_finalize(st);
+	}
+	if (ok && n && !(l->e = calloc(n, sizeof(*l->e))))
+		ok = 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct cve_entry *e = cve_get(db, run, ids[i], err);
+		if (!e)
+			ok = 0;
+		else
+			l->e[l->n++] = e;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	if (!ok || fp_strmap_put(run->cands, key, l, NULL)) {
+		cand_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+	return (x > y) - (x < y);
 }
 
 /* The operators' model → CPE mapping for a device, if any. */
@@ -149,19 +245,20 @@ static int key_dirty(const char *key, char *const *dirty, size_t n)
 }
 
 /* Matches one configuration and replaces its stored findings. */
-static int match_config(fp_db *db, const char *config_key, int64_t device_id,
-                        struct cve_cache *cache, char *const *dirty, size_t n_dirty, int *skipped,
+static int match_config(fp_db *db, const char *config_key, int64_t device_id, struct run *run,
+                        char *const *dirty, size_t n_dirty, int *skipped,
                         struct fp_assess_report *rep, struct fp_err *err)
 {
 	struct fp_device_row d;
 	struct fp_device_rec image;
-	struct fp_cpe *cpes = NULL;
+	struct fp_cpe *cpes = NULL, *sub = NULL;
 	size_t n = 0;
 	char *fw = NULL, *hw = NULL, *platform = NULL;
-	fp_device_rec_init(&image);
-	char **cands = NULL;
+	char(*keys)[FP_CPE_MAX + 1] = NULL;
+	size_t *idx = NULL;
+	struct cve_entry **cands = NULL;
 	size_t ncand = 0, capcand = 0;
-	fp_stmt *st = NULL;
+	fp_device_rec_init(&image);
 	int rc = fp_store_device_get(db, device_id, &d, err);
 	if (rc) {
 		fp_device_rec_free(&image);
@@ -174,45 +271,28 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id,
 		goto out;
 	/* The platform text (one CPE per line) is stored to detect later changes. */
 	size_t plen = 0;
-	platform = calloc(1, (size_t)n * FP_CPE_MAX + 1);
-	if (!platform) {
+	platform = calloc(1, (size_t)n * (FP_CPE_MAX + 1) + 1);
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	idx = calloc(n ? n : 1, sizeof(*idx));
+	sub = calloc(n ? n : 1, sizeof(*sub));
+	if (!platform || !keys || !idx || !sub) {
 		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	int any_dirty = dirty == NULL;
 	for (size_t i = 0; i < n; i++) {
-		char name[FP_CPE_MAX + 1], key[FP_CPE_MAX + 1];
+		char name[FP_CPE_MAX + 1];
 		if (fp_cpe_format(&cpes[i], name, sizeof(name)) ||
-		    fp_cpe_key(&cpes[i], key, sizeof(key)))
+		    fp_cpe_key(&cpes[i], keys[i], sizeof(keys[i]))) {
+			keys[i][0] = '\0';
 			continue;
+		}
 		size_t l = strlen(name);
 		memcpy(platform + plen, name, l);
 		platform[plen + l] = '\n';
 		plen += l + 1;
-		if (!any_dirty && key_dirty(key, dirty, n_dirty))
+		if (!any_dirty && key_dirty(keys[i], dirty, n_dirty))
 			any_dirty = 1;
-		if ((rc = fp_db_prepare(db, "SELECT cve_id FROM cve_keys WHERE key = ?", &st, err)))
-			goto out;
-		fp_stmt_text(st, 1, key);
-		while (fp_stmt_step(st, NULL) == FP_DB_ROW) {
-			if (ncand == capcand) {
-				size_t nc = capcand ? capcand * 2 : 64;
-				char **nn = realloc(cands, nc * sizeof(*nn));
-				if (!nn) {
-					rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-					goto out;
-				}
-				cands = nn;
-				capcand = nc;
-			}
-			if (!(cands[ncand] = strdup(fp_stmt_col_text(st, 0)))) {
-				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-				goto out;
-			}
-			ncand++;
-		}
-		fp_stmt_finalize(st);
-		st = NULL;
 	}
 	/* A known configuration whose products' CVEs did not change keeps its findings. */
 	int64_t known = 0;
@@ -224,31 +304,68 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id,
 		*skipped = 1;
 		goto out;
 	}
-	if ((rc = fp_db_run(db, err, NULL, "DELETE FROM config_findings WHERE config_key = ?", "s",
-	                    config_key)))
-		goto out;
-	if (ncand > 1)
-		qsort(cands, ncand, sizeof(*cands), cmp_str);
-	for (size_t i = 0; i < ncand; i++) {
-		if (i > 0 && strcmp(cands[i], cands[i - 1]) == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (!keys[i][0])
 			continue;
+		struct cand_list *l = cands_get(db, run, keys[i], err);
+		if (!l) {
+			rc = fp_err_set(err, FP_ENOMEM, "cannot load the CVEs of %s", keys[i]);
+			goto out;
+		}
+		if (ncand + l->n > capcand) {
+			size_t nc = (capcand + l->n) * 2;
+			struct cve_entry **nn = realloc(cands, nc * sizeof(*nn));
+			if (!nn) {
+				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+				goto out;
+			}
+			cands = nn;
+			capcand = nc;
+		}
+		memcpy(cands + ncand, l->e, l->n * sizeof(*cands));
+		ncand += l->n;
+	}
+	char now[32];
+	fp_time_rfc3339_ms(fp_now_us(), now); /* ms: windows can be short */
+	if (ncand > 1)
+		qsort(cands, ncand, sizeof(*cands), cmp_ptr);
+	for (size_t c = 0; c < ncand; c++) {
+		if (c > 0 && cands[c] == cands[c - 1])
+			continue;
+		struct cve_entry *e = cands[c];
 		rep->candidates++;
-		const struct fp_nvd_configs *cfg = cache_get(db, cache, cands[i], err);
+		/* Only CPEs whose product the CVE names can take part in a match. */
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *kp = keys[i];
+			if (kp[0] && bsearch(&kp, e->keys, e->nkeys, sizeof(*e->keys), cmp_str)) {
+				sub[k] = cpes[i];
+				idx[k++] = i;
+			}
+		}
 		size_t m = 0;
-		if (!cfg || !fp_nvd_applies(cfg, cpes, n, &m))
+		if (!k || !fp_nvd_applies(&e->cfg, sub, k, &m))
 			continue;
 		char name[FP_CPE_MAX + 1];
-		if (fp_cpe_format(&cpes[m], name, sizeof(name)))
+		if (fp_cpe_format(&cpes[idx[m]], name, sizeof(name)))
 			name[0] = '\0';
-		if ((rc = fp_db_run(db, err, NULL,
-		                    "INSERT INTO config_findings (config_key, cve_id, matched_cpe) "
-		                    "VALUES (?, ?, ?)",
-		                    "sss", config_key, cands[i], name)))
+		/* A finding seen before keeps its first-seen time; a fixed one reopens. */
+		if ((rc = fp_db_run(
+		         db, err, NULL,
+		         "INSERT INTO config_findings (config_key, cve_id, matched_cpe, "
+		         "first_seen, seen_run) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+		         "(config_key, cve_id) DO UPDATE SET matched_cpe = "
+		         "excluded.matched_cpe, seen_run = excluded.seen_run, fixed_at = NULL",
+		         "ssssi", config_key, e->id, name, now, run->id)))
 			goto out;
 		rep->findings++;
 	}
-	char now[32];
-	fp_time_rfc3339(fp_now_s(), now);
+	/* What matched before and not now is fixed (a feed change or a new mapping). */
+	if ((rc = fp_db_run(db, err, NULL,
+	                    "UPDATE config_findings SET fixed_at = ? WHERE config_key = ? AND "
+	                    "fixed_at IS NULL AND seen_run <> ?",
+	                    "ssi", now, config_key, run->id)))
+		goto out;
 	rc =
 	    fp_db_run(db, err, NULL,
 	              "INSERT INTO assessed_configs (config_key, platform, assessed_at) VALUES (?, "
@@ -257,10 +374,10 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id,
 	              "sss", config_key, platform, now);
 	rep->configs_matched++;
 out:
-	fp_stmt_finalize(st);
-	for (size_t i = 0; i < ncand; i++)
-		free(cands[i]);
 	free(cands);
+	free(sub); /* a shallow copy of cpes: its strings belong to cpes */
+	free(idx);
+	free(keys);
 	free(platform);
 	free(fw);
 	free(hw);
@@ -270,25 +387,26 @@ out:
 	return rc;
 }
 
-/* Brings the exposure windows of a configuration's devices up to date. */
-static int update_exposures(fp_db *db, const char *config_key, struct fp_assess_report *rep,
+/* Records, for devices that moved to this configuration, the end of their
+ * previous interval and the start of this one. */
+static int update_intervals(fp_db *db, const char *config_key, struct fp_assess_report *rep,
                             struct fp_err *err)
 {
 	char now[32];
-	fp_time_rfc3339(fp_now_s(), now);
-	int rc = fp_db_run(db, err, NULL,
-	                   "INSERT INTO exposures (device_id, cve_id, first_seen) SELECT d.id, "
-	                   "f.cve_id, ? FROM devices d JOIN config_findings f ON f.config_key = "
-	                   "d.config_key WHERE d.config_key = ? ON CONFLICT (device_id, cve_id) DO "
-	                   "UPDATE SET fixed_at = NULL WHERE exposures.fixed_at IS NOT NULL",
-	                   "ss", now, config_key);
+	fp_time_rfc3339_ms(fp_now_us(), now); /* ms: windows can be short */
+	int rc =
+	    fp_db_run(db, err, NULL,
+	              "UPDATE device_configs SET until = ? WHERE until IS NULL AND device_id IN "
+	              "(SELECT id FROM devices WHERE config_key = ? AND (assessed_key IS NULL OR "
+	              "assessed_key <> config_key))",
+	              "ss", now, config_key);
 	if (rc == 0)
 		rc = fp_db_run(
 		    db, err, NULL,
-		    "UPDATE exposures SET fixed_at = ? WHERE fixed_at IS NULL AND device_id "
-		    "IN (SELECT id FROM devices WHERE config_key = ?) AND cve_id NOT IN "
-		    "(SELECT cve_id FROM config_findings WHERE config_key = ?)",
-		    "sss", now, config_key, config_key);
+		    "INSERT INTO device_configs (device_id, config_key, since) SELECT id, "
+		    "config_key, ? FROM devices WHERE config_key = ? AND (assessed_key IS "
+		    "NULL OR assessed_key <> config_key)",
+		    "ss", now, config_key);
 	if (rc == 0)
 		rc = fp_db_run(
 		    db, err, NULL,
@@ -303,7 +421,7 @@ static int update_exposures(fp_db *db, const char *config_key, struct fp_assess_
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
               atomic_long *done, atomic_long *total, struct fp_err *err)
 {
-	struct cve_cache cache = {0};
+	struct run run = {0};
 	fp_stmt *st = NULL;
 	char **keys = NULL;
 	int64_t *ids = NULL;
@@ -311,6 +429,11 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 	size_t n = 0, cap = 0;
 	memset(rep, 0, sizeof(*rep));
 	int64_t t0 = fp_now_us();
+	run.id = t0;
+	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands)) {
+		fp_strmap_free(run.cves, NULL);
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
 	/* One representative device per configuration, and whether any device moved to it. */
 	int rc = fp_db_prepare(db,
 	                       "SELECT config_key, MIN(id), SUM(CASE WHEN assessed_key IS NULL OR "
@@ -361,10 +484,10 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 		if (done)
 			atomic_store(done, (long)i);
 		int skipped = 0;
-		if ((rc = match_config(db, keys[i], ids[i], &cache, dirty_keys ? dirty : NULL,
+		if ((rc = match_config(db, keys[i], ids[i], &run, dirty_keys ? dirty : NULL,
 		                       n_dirty, &skipped, rep, err)))
 			goto out;
-		if ((!skipped || moved[i]) && (rc = update_exposures(db, keys[i], rep, err)))
+		if (moved[i] && (rc = update_intervals(db, keys[i], rep, err)))
 			goto out;
 	}
 	/* Configurations no device has any more. */
@@ -387,7 +510,8 @@ out:
 	free(keys);
 	free(ids);
 	free(moved);
-	cache_free(&cache);
+	fp_strmap_free(run.cands, cand_free);
+	fp_strmap_free(run.cves, entry_free);
 	return rc;
 }
 

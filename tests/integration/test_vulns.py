@@ -6,7 +6,6 @@ comments), not from the program's output.
 import gzip
 import json
 import os
-import sqlite3
 import time
 import unittest
 
@@ -224,12 +223,20 @@ class VulnTest(unittest.TestCase):
                        {"firmware": "a1_fw112b04"}, token=self.t)
         self.wait(self.s.request("POST", "/api/v1/assessments", token=self.t).json()["id"])
         self.assertNotIn("CVE-2018-6530", self.cves_of("B"))
-        con = sqlite3.connect(self.s.db_path())
-        row = con.execute("SELECT first_seen, fixed_at FROM exposures WHERE device_id = ? AND "
-                          "cve_id = 'CVE-2018-6530'", (self.dev["B"],)).fetchone()
-        con.close()
-        self.assertIsNotNone(row)
-        self.assertIsNotNone(row[1], "the window closes when the device is fixed")
+        ex = self.s.request("GET", "/api/v1/devices/%d/exposures" % self.dev["B"],
+                            token=self.t).json()
+        w = [x for x in ex["windows"] if x["cve_id"] == "CVE-2018-6530"]
+        self.assertEqual(len(w), 1, ex)
+        self.assertFalse(w[0]["open"])
+        self.assertIsNotNone(w[0]["fixed_at"], "the window closes when the device is fixed")
+        self.assertLessEqual(w[0]["first_seen"], w[0]["fixed_at"])
+        self.assertGreaterEqual(ex["fixed"], 1)
+        self.assertIsNotNone(ex["mean_time_to_remediate_days"])
+        # A device still exposed has an open window.
+        ex = self.s.request("GET", "/api/v1/devices/%d/exposures" % self.dev["A"],
+                            token=self.t).json()
+        self.assertTrue([x for x in ex["windows"]
+                         if x["cve_id"] == "CVE-2018-6530" and x["open"]])
 
 
 if __name__ == "__main__":
