@@ -7,8 +7,9 @@
 2. Builds a fleet of FP_BENCH_VULN_DEVICES (100,000) devices over
    FP_BENCH_VULN_CONFIGS (2,000) distinct (model, firmware) images, each image
    with an SBOM of FP_BENCH_VULN_COMPONENTS (300) components whose CPEs are
-   drawn from products that the NVD data names (so matching has real work),
-   and times a full assessment.
+   products that the NVD data names (so every component has candidate CVEs to
+   evaluate); FP_BENCH_VULN_OLD_SHARE (0.2) of them at a version NVD lists,
+   the rest at a later release. Times a full assessment.
 3. Imports the NVD "modified" feed and reports the time of the incremental
    re-assessment it triggers.
 
@@ -36,6 +37,9 @@ BUILD = os.path.join(SRC, "build-bench")
 DEVICES = int(os.environ.get("FP_BENCH_VULN_DEVICES", "100000"))
 CONFIGS = int(os.environ.get("FP_BENCH_VULN_CONFIGS", "2000"))
 COMPONENTS = int(os.environ.get("FP_BENCH_VULN_COMPONENTS", "300"))
+# Share of an image's components at a version that NVD names as vulnerable;
+# the others are at a later release than any the feeds list.
+OLD_SHARE = float(os.environ.get("FP_BENCH_VULN_OLD_SHARE", "0.2"))
 
 
 def info(name, value, unit=""):
@@ -159,11 +163,12 @@ def main():
         rng = random.Random(20261121)
         pool = product_pool(yearly[-4:])
         info("component_pool_products", len(pool))
+        info("old_component_share", OLD_SHARE)
         t0 = time.monotonic()
         for c in range(CONFIGS):
             comps = []
             for (vendor, product), versions in rng.sample(pool, min(COMPONENTS, len(pool))):
-                v = rng.choice(versions)
+                v = rng.choice(versions) if rng.random() < OLD_SHARE else "9999.1"
                 comps.append({"type": "library", "name": product, "version": v,
                               "cpe": "cpe:2.3:a:%s:%s:%s:*:*:*:*:*:*:*" % (vendor, product, v)})
             doc = {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
