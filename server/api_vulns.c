@@ -146,7 +146,9 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		               cve->id);
 	if (rc == 0) {
 		void *p[3] = {c->db, (void *)cve->id, c};
-		rc = fp_nvd_configs_keys(&cfg, insert_key, p);
+		/* Platform conditions (hardware) are indexed too: a configuration is
+		 * evaluated over every CPE whose product the CVE names. */
+		rc = fp_vuln_config_keys(&cfg, insert_key, p);
 		if (rc && !c->err->msg[0])
 			fp_err_set(c->err, rc, "%s: cannot index its products", cve->id);
 	}

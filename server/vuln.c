@@ -46,7 +46,8 @@ struct cand_list {
 /* Caches of one assessment run: CVE id → entry, key → candidates. */
 struct run {
 	struct fp_strmap *cves, *cands;
-	int64_t id; /* marks the findings seen in this run */
+	struct fp_strmap *memo; /* "CVE\nCPE names" → 1 (no match) or 2 + matched index */
+	int64_t id;             /* marks the findings seen in this run */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -99,6 +100,20 @@ static int entry_keys(struct cve_entry *e)
 			}
 	qsort(e->keys, e->nkeys, sizeof(*e->keys), cmp_str);
 	return 0;
+}
+
+int fp_vuln_config_keys(const struct fp_nvd_configs *cfg, int (*fn)(void *ctx, const char *key),
+                        void *ctx)
+{
+	struct cve_entry e = {.cfg = *cfg};
+	int rc = entry_keys(&e);
+	for (size_t i = 0; rc == 0 && i < e.nkeys; i++)
+		if (i == 0 || strcmp(e.keys[i], e.keys[i - 1]) != 0)
+			rc = fn(ctx, e.keys[i]);
+	for (size_t i = 0; i < e.nkeys; i++)
+		free(e.keys[i]);
+	free(e.keys);
+	return rc;
 }
 
 /* Finds or loads CVE id; NULL when it cannot be used. */
@@ -181,10 +196,18 @@ static struct cand_list *cands_get(fp_db *db, struct run *run, const char *key, 
 	return l;
 }
 
-static int cmp_ptr(const void *a, const void *b)
+struct pair {
+	struct cve_entry *e;
+	size_t i; /* index of a CPE of the configuration */
+};
+
+static int cmp_pair(const void *a, const void *b)
 {
-	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
-	return (x > y) - (x < y);
+	const struct pair *x = a, *y = b;
+	uintptr_t px = (uintptr_t)x->e, py = (uintptr_t)y->e;
+	if (px != py)
+		return (px > py) - (px < py);
+	return (x->i > y->i) - (x->i < y->i);
 }
 
 /* The operators' model → CPE mapping for a device, if any. */
@@ -256,8 +279,11 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	char *fw = NULL, *hw = NULL, *platform = NULL;
 	char(*keys)[FP_CPE_MAX + 1] = NULL;
 	size_t *idx = NULL;
-	struct cve_entry **cands = NULL;
+	struct pair *pairs = NULL;
 	size_t ncand = 0, capcand = 0;
+	char(*names)[FP_CPE_MAX + 1] = NULL;
+	size_t memo_cap = 0;
+	char *memo = NULL;
 	fp_device_rec_init(&image);
 	int rc = fp_store_device_get(db, device_id, &d, err);
 	if (rc) {
@@ -273,18 +299,22 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	size_t plen = 0;
 	platform = calloc(1, (size_t)n * (FP_CPE_MAX + 1) + 1);
 	keys = calloc(n ? n : 1, sizeof(*keys));
+	names = calloc(n ? n : 1, sizeof(*names));
+	memo_cap = 64 + 4 * (FP_CPE_MAX + 2);
+	memo = malloc(memo_cap);
 	idx = calloc(n ? n : 1, sizeof(*idx));
 	sub = calloc(n ? n : 1, sizeof(*sub));
-	if (!platform || !keys || !idx || !sub) {
+	if (!platform || !keys || !idx || !sub || !names || !memo) {
 		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
 	int any_dirty = dirty == NULL;
 	for (size_t i = 0; i < n; i++) {
-		char name[FP_CPE_MAX + 1];
-		if (fp_cpe_format(&cpes[i], name, sizeof(name)) ||
+		const char *name = names[i];
+		if (fp_cpe_format(&cpes[i], names[i], sizeof(names[i])) ||
 		    fp_cpe_key(&cpes[i], keys[i], sizeof(keys[i]))) {
 			keys[i][0] = '\0';
+			names[i][0] = '\0';
 			continue;
 		}
 		size_t l = strlen(name);
@@ -304,6 +334,9 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 		*skipped = 1;
 		goto out;
 	}
+	char now[32];
+	fp_time_rfc3339_ms(fp_now_us(), now); /* ms: windows can be short */
+	/* (candidate CVE, CPE index) pairs: a CVE meets exactly the CPEs whose product it names. */
 	for (size_t i = 0; i < n; i++) {
 		if (!keys[i][0])
 			continue;
@@ -314,41 +347,53 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 		}
 		if (ncand + l->n > capcand) {
 			size_t nc = (capcand + l->n) * 2;
-			struct cve_entry **nn = realloc(cands, nc * sizeof(*nn));
+			struct pair *nn = realloc(pairs, nc * sizeof(*nn));
 			if (!nn) {
 				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 				goto out;
 			}
-			cands = nn;
+			pairs = nn;
 			capcand = nc;
 		}
-		memcpy(cands + ncand, l->e, l->n * sizeof(*cands));
-		ncand += l->n;
+		for (size_t j = 0; j < l->n; j++)
+			pairs[ncand++] = (struct pair){l->e[j], i};
 	}
-	char now[32];
-	fp_time_rfc3339_ms(fp_now_us(), now); /* ms: windows can be short */
 	if (ncand > 1)
-		qsort(cands, ncand, sizeof(*cands), cmp_ptr);
-	for (size_t c = 0; c < ncand; c++) {
-		if (c > 0 && cands[c] == cands[c - 1])
-			continue;
-		struct cve_entry *e = cands[c];
+		qsort(pairs, ncand, sizeof(*pairs), cmp_pair);
+	for (size_t c = 0; c < ncand;) {
+		struct cve_entry *e = pairs[c].e;
+		size_t k = 0, memo_len = 0;
+		for (; c < ncand && pairs[c].e == e; c++) {
+			size_t i = pairs[c].i;
+			if (k > 0 && idx[k - 1] == i)
+				continue;
+			sub[k] = cpes[i];
+			idx[k++] = i;
+		}
 		rep->candidates++;
-		/* Only CPEs whose product the CVE names can take part in a match. */
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
-			const char *kp = keys[i];
-			if (kp[0] && bsearch(&kp, e->keys, e->nkeys, sizeof(*e->keys), cmp_str)) {
-				sub[k] = cpes[i];
-				idx[k++] = i;
+		/* Many configurations share a component at one version: the same CVE
+		 * against the same names gives the same answer, so it is asked once. */
+		memo_len = (size_t)snprintf(memo, memo_cap, "%p", (void *)e);
+		for (size_t j = 0; j < k && memo_len < memo_cap; j++)
+			memo_len += (size_t)snprintf(memo + memo_len, memo_cap - memo_len, "\n%s",
+			                             names[idx[j]]);
+		size_t m = 0;
+		int applies;
+		uintptr_t seen =
+		    memo_len < memo_cap ? (uintptr_t)fp_strmap_get(run->memo, memo) : 0;
+		if (seen) {
+			applies = seen > 1;
+			m = seen > 1 ? seen - 2 : 0;
+		} else {
+			applies = fp_nvd_applies(&e->cfg, sub, k, &m);
+			if (memo_len < memo_cap &&
+			    fp_strmap_put(run->memo, memo, (void *)(applies ? m + 2 : 1), NULL)) {
+				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+				goto out;
 			}
 		}
-		size_t m = 0;
-		if (!k || !fp_nvd_applies(&e->cfg, sub, k, &m))
+		if (!applies)
 			continue;
-		char name[FP_CPE_MAX + 1];
-		if (fp_cpe_format(&cpes[idx[m]], name, sizeof(name)))
-			name[0] = '\0';
 		/* A finding seen before keeps its first-seen time; a fixed one reopens. */
 		if ((rc = fp_db_run(
 		         db, err, NULL,
@@ -356,7 +401,7 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 		         "first_seen, seen_run) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
 		         "(config_key, cve_id) DO UPDATE SET matched_cpe = "
 		         "excluded.matched_cpe, seen_run = excluded.seen_run, fixed_at = NULL",
-		         "ssssi", config_key, e->id, name, now, run->id)))
+		         "ssssi", config_key, e->id, names[idx[m]], now, run->id)))
 			goto out;
 		rep->findings++;
 	}
@@ -374,7 +419,9 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	              "sss", config_key, platform, now);
 	rep->configs_matched++;
 out:
-	free(cands);
+	free(pairs);
+	free(names);
+	free(memo);
 	free(sub); /* a shallow copy of cpes: its strings belong to cpes */
 	free(idx);
 	free(keys);
@@ -430,8 +477,9 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 	memset(rep, 0, sizeof(*rep));
 	int64_t t0 = fp_now_us();
 	run.id = t0;
-	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands)) {
+	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands) || fp_strmap_new(&run.memo)) {
 		fp_strmap_free(run.cves, NULL);
+		fp_strmap_free(run.cands, NULL);
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	}
 	/* One representative device per configuration, and whether any device moved to it. */
@@ -510,6 +558,7 @@ out:
 	free(keys);
 	free(ids);
 	free(moved);
+	fp_strmap_free(run.memo, NULL);
 	fp_strmap_free(run.cands, cand_free);
 	fp_strmap_free(run.cves, entry_free);
 	return rc;

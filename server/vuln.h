@@ -27,6 +27,12 @@ struct fp_assess_report {
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
               atomic_long *done, atomic_long *total, struct fp_err *err) FP_WUR;
 
+struct fp_nvd_configs;
+/* Calls fn once for each "vendor:product" that any criterion of cfg names
+ * (vulnerable or a platform condition), in sorted order. */
+int fp_vuln_config_keys(const struct fp_nvd_configs *cfg, int (*fn)(void *ctx, const char *key),
+                        void *ctx) FP_WUR;
+
 /* Computes the configuration key of devices stored without one (older schema). */
 int fp_vuln_backfill(struct fp_server *s, struct fp_err *err) FP_WUR;
 
