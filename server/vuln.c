@@ -46,8 +46,8 @@ struct cand_list {
 /* Caches of one assessment run: CVE id → entry, key → candidates. */
 struct run {
 	struct fp_strmap *cves, *cands;
-	struct fp_strmap *memo; /* "CVE\nCPE names" → 1 (no match) or 2 + matched index */
-	int64_t id;             /* marks the findings seen in this run */
+	struct fp_strmap *alone; /* CPE name → struct name_result */
+	int64_t id;              /* marks the findings seen in this run */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -196,20 +196,6 @@ static struct cand_list *cands_get(fp_db *db, struct run *run, const char *key, 
 	return l;
 }
 
-struct pair {
-	struct cve_entry *e;
-	size_t i; /* index of a CPE of the configuration */
-};
-
-static int cmp_pair(const void *a, const void *b)
-{
-	const struct pair *x = a, *y = b;
-	uintptr_t px = (uintptr_t)x->e, py = (uintptr_t)y->e;
-	if (px != py)
-		return (px > py) - (px < py);
-	return (x->i > y->i) - (x->i < y->i);
-}
-
 /* The operators' model → CPE mapping for a device, if any. */
 static int load_map(fp_db *db, const struct fp_device_rec *rec, char **fw, char **hw)
 {
@@ -267,7 +253,82 @@ static int key_dirty(const char *key, char *const *dirty, size_t n)
 	return bsearch(&key, dirty, n, sizeof(*dirty), cmp_str) != NULL;
 }
 
-/* Matches one configuration and replaces its stored findings. */
+/*
+ * What each CVE indexed under a CPE's product says about that CPE alone:
+ * 1 when it applies, 0 when not, in the order of the product's candidate
+ * list. Many configurations share a component at one version, so this is
+ * worked out once per distinct CPE name and run.
+ */
+struct name_result {
+	unsigned char *applies;
+};
+
+static void name_result_free(void *p)
+{
+	struct name_result *r = p;
+	if (r) {
+		free(r->applies);
+		free(r);
+	}
+}
+
+static const unsigned char *alone(struct run *run, const char *name, const struct fp_cpe *cpe,
+                                  const struct cand_list *l)
+{
+	struct name_result *r = fp_strmap_get(run->alone, name);
+	if (r)
+		return r->applies;
+	if (!(r = calloc(1, sizeof(*r))) || !(r->applies = calloc(l->n ? l->n : 1, 1))) {
+		name_result_free(r);
+		return NULL;
+	}
+	for (size_t j = 0; j < l->n; j++) {
+		size_t m = 0;
+		r->applies[j] = (unsigned char)fp_nvd_applies(&l->e[j]->cfg, cpe, 1, &m);
+	}
+	if (fp_strmap_put(run->alone, name, r, NULL)) {
+		name_result_free(r);
+		return NULL;
+	}
+	return r->applies;
+}
+
+struct pair {
+	struct cve_entry *e;
+	size_t i; /* the configuration's CPE */
+	size_t j; /* e's place in the candidate list of that CPE's product */
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	uintptr_t px = (uintptr_t)x->e, py = (uintptr_t)y->e;
+	if (px != py)
+		return (px > py) - (px < py);
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Appends s and a separator to a growing text buffer; returns the copy's offset. */
+static int text_add(char **buf, size_t *len, size_t *cap, const char *s, char sep, size_t *at)
+{
+	size_t l = strlen(s);
+	if (*len + l + 2 > *cap) {
+		size_t nc = (*cap + l + 2) * 2;
+		char *nb = realloc(*buf, nc);
+		if (!nb)
+			return FP_ENOMEM;
+		*buf = nb;
+		*cap = nc;
+	}
+	*at = *len;
+	memcpy(*buf + *len, s, l);
+	(*buf)[*len + l] = sep;
+	(*buf)[*len + l + 1] = '\0';
+	*len += l + 1;
+	return 0;
+}
+
+/* Matches one configuration and updates its stored findings. */
 static int match_config(fp_db *db, const char *config_key, int64_t device_id, struct run *run,
                         char *const *dirty, size_t n_dirty, int *skipped,
                         struct fp_assess_report *rep, struct fp_err *err)
@@ -275,15 +336,14 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	struct fp_device_row d;
 	struct fp_device_rec image;
 	struct fp_cpe *cpes = NULL, *sub = NULL;
-	size_t n = 0;
-	char *fw = NULL, *hw = NULL, *platform = NULL;
-	char(*keys)[FP_CPE_MAX + 1] = NULL;
-	size_t *idx = NULL;
+	size_t n = 0, *idx = NULL, *name_at = NULL, *key_at = NULL;
+	char *fw = NULL, *hw = NULL;
+	char *platform = NULL, *keytext = NULL; /* names ('\n'-separated) and keys ('\0') */
+	size_t plen = 0, pcap = 0, klen = 0, kcap = 0;
+	struct cand_list **lists = NULL;
+	const unsigned char **single = NULL;
 	struct pair *pairs = NULL;
-	size_t ncand = 0, capcand = 0;
-	char(*names)[FP_CPE_MAX + 1] = NULL;
-	size_t memo_cap = 0;
-	char *memo = NULL;
+	size_t npairs = 0, cappairs = 0;
 	fp_device_rec_init(&image);
 	int rc = fp_store_device_get(db, device_id, &d, err);
 	if (rc) {
@@ -295,33 +355,30 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	struct fp_platform_map map = {fw, hw, image.components, image.n_components};
 	if ((rc = fp_platform_cpes(&d.rec, &map, &cpes, &n, err)))
 		goto out;
-	/* The platform text (one CPE per line) is stored to detect later changes. */
-	size_t plen = 0;
-	platform = calloc(1, (size_t)n * (FP_CPE_MAX + 1) + 1);
-	keys = calloc(n ? n : 1, sizeof(*keys));
-	names = calloc(n ? n : 1, sizeof(*names));
-	memo_cap = 64 + 4 * (FP_CPE_MAX + 2);
-	memo = malloc(memo_cap);
-	idx = calloc(n ? n : 1, sizeof(*idx));
-	sub = calloc(n ? n : 1, sizeof(*sub));
-	if (!platform || !keys || !idx || !sub || !names || !memo) {
+	size_t m1 = n ? n : 1;
+	idx = calloc(m1, sizeof(*idx));
+	name_at = calloc(m1, sizeof(*name_at));
+	key_at = calloc(m1, sizeof(*key_at));
+	sub = calloc(m1, sizeof(*sub));
+	lists = calloc(m1, sizeof(*lists));
+	single = calloc(m1, sizeof(*single));
+	if (!idx || !name_at || !key_at || !sub || !lists || !single) {
 		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* The platform text (one CPE per line) is stored to detect later changes. */
 	int any_dirty = dirty == NULL;
 	for (size_t i = 0; i < n; i++) {
-		const char *name = names[i];
-		if (fp_cpe_format(&cpes[i], names[i], sizeof(names[i])) ||
-		    fp_cpe_key(&cpes[i], keys[i], sizeof(keys[i]))) {
-			keys[i][0] = '\0';
-			names[i][0] = '\0';
-			continue;
+		char name[FP_CPE_MAX + 1], key[FP_CPE_MAX + 1];
+		if (fp_cpe_format(&cpes[i], name, sizeof(name)) ||
+		    fp_cpe_key(&cpes[i], key, sizeof(key)))
+			name[0] = key[0] = '\0';
+		if (text_add(&platform, &plen, &pcap, name, '\n', &name_at[i]) ||
+		    text_add(&keytext, &klen, &kcap, key, '\0', &key_at[i])) {
+			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+			goto out;
 		}
-		size_t l = strlen(name);
-		memcpy(platform + plen, name, l);
-		platform[plen + l] = '\n';
-		plen += l + 1;
-		if (!any_dirty && key_dirty(keys[i], dirty, n_dirty))
+		if (!any_dirty && key[0] && key_dirty(key, dirty, n_dirty))
 			any_dirty = 1;
 	}
 	/* A known configuration whose products' CVEs did not change keeps its findings. */
@@ -329,71 +386,71 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	if (!any_dirty &&
 	    fp_db_run(db, NULL, &known,
 	              "SELECT COUNT(*) FROM assessed_configs WHERE config_key = ? AND platform = ?",
-	              "ss", config_key, platform) == 0 &&
+	              "ss", config_key, platform ? platform : "") == 0 &&
 	    known) {
 		*skipped = 1;
 		goto out;
 	}
 	char now[32];
 	fp_time_rfc3339_ms(fp_now_us(), now); /* ms: windows can be short */
-	/* (candidate CVE, CPE index) pairs: a CVE meets exactly the CPEs whose product it names. */
+	/* (candidate CVE, CPE) pairs: a CVE meets exactly the CPEs whose product it names. */
 	for (size_t i = 0; i < n; i++) {
-		if (!keys[i][0])
+		const char *key = keytext + key_at[i];
+		if (!key[0])
 			continue;
-		struct cand_list *l = cands_get(db, run, keys[i], err);
-		if (!l) {
-			rc = fp_err_set(err, FP_ENOMEM, "cannot load the CVEs of %s", keys[i]);
+		if (!(lists[i] = cands_get(db, run, key, err))) {
+			rc = fp_err_set(err, FP_ENOMEM, "cannot load the CVEs of %s", key);
 			goto out;
 		}
-		if (ncand + l->n > capcand) {
-			size_t nc = (capcand + l->n) * 2;
-			struct pair *nn = realloc(pairs, nc * sizeof(*nn));
-			if (!nn) {
+		if (npairs + lists[i]->n > cappairs) {
+			size_t nc = (cappairs + lists[i]->n) * 2;
+			struct pair *np = realloc(pairs, nc * sizeof(*np));
+			if (!np) {
 				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 				goto out;
 			}
-			pairs = nn;
-			capcand = nc;
+			pairs = np;
+			cappairs = nc;
 		}
-		for (size_t j = 0; j < l->n; j++)
-			pairs[ncand++] = (struct pair){l->e[j], i};
+		for (size_t j = 0; j < lists[i]->n; j++)
+			pairs[npairs++] = (struct pair){lists[i]->e[j], i, j};
 	}
-	if (ncand > 1)
-		qsort(pairs, ncand, sizeof(*pairs), cmp_pair);
-	for (size_t c = 0; c < ncand;) {
+	if (npairs > 1)
+		qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
+	for (size_t c = 0; c < npairs;) {
 		struct cve_entry *e = pairs[c].e;
-		size_t k = 0, memo_len = 0;
-		for (; c < ncand && pairs[c].e == e; c++) {
-			size_t i = pairs[c].i;
-			if (k > 0 && idx[k - 1] == i)
-				continue;
-			sub[k] = cpes[i];
-			idx[k++] = i;
-		}
+		size_t k = 0, first = c;
+		for (; c < npairs && pairs[c].e == e; c++)
+			if (k == 0 || idx[k - 1] != pairs[c].i) {
+				sub[k] = cpes[pairs[c].i];
+				idx[k++] = pairs[c].i;
+			}
 		rep->candidates++;
-		/* Many configurations share a component at one version: the same CVE
-		 * against the same names gives the same answer, so it is asked once. */
-		memo_len = (size_t)snprintf(memo, memo_cap, "%p", (void *)e);
-		for (size_t j = 0; j < k && memo_len < memo_cap; j++)
-			memo_len += (size_t)snprintf(memo + memo_len, memo_cap - memo_len, "\n%s",
-			                             names[idx[j]]);
 		size_t m = 0;
 		int applies;
-		uintptr_t seen =
-		    memo_len < memo_cap ? (uintptr_t)fp_strmap_get(run->memo, memo) : 0;
-		if (seen) {
-			applies = seen > 1;
-			m = seen > 1 ? seen - 2 : 0;
+		if (k == 1) {
+			/* The common case: the CVE names one of the configuration's products. */
+			size_t i = idx[0];
+			if (!single[i]) {
+				char name[FP_CPE_MAX + 1];
+				size_t l = strcspn(platform + name_at[i], "\n");
+				memcpy(name, platform + name_at[i], l);
+				name[l] = '\0';
+				if (!(single[i] = alone(run, name, &cpes[i], lists[i]))) {
+					rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+					goto out;
+				}
+			}
+			applies = single[i][pairs[first].j];
 		} else {
 			applies = fp_nvd_applies(&e->cfg, sub, k, &m);
-			if (memo_len < memo_cap &&
-			    fp_strmap_put(run->memo, memo, (void *)(applies ? m + 2 : 1), NULL)) {
-				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-				goto out;
-			}
 		}
 		if (!applies)
 			continue;
+		char matched[FP_CPE_MAX + 1];
+		size_t l = strcspn(platform + name_at[idx[m]], "\n");
+		memcpy(matched, platform + name_at[idx[m]], l);
+		matched[l] = '\0';
 		/* A finding seen before keeps its first-seen time; a fixed one reopens. */
 		if ((rc = fp_db_run(
 		         db, err, NULL,
@@ -401,7 +458,7 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 		         "first_seen, seen_run) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
 		         "(config_key, cve_id) DO UPDATE SET matched_cpe = "
 		         "excluded.matched_cpe, seen_run = excluded.seen_run, fixed_at = NULL",
-		         "ssssi", config_key, e->id, names[idx[m]], now, run->id)))
+		         "ssssi", config_key, e->id, matched, now, run->id)))
 			goto out;
 		rep->findings++;
 	}
@@ -416,15 +473,17 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	              "INSERT INTO assessed_configs (config_key, platform, assessed_at) VALUES (?, "
 	              "?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = excluded.platform, "
 	              "assessed_at = excluded.assessed_at",
-	              "sss", config_key, platform, now);
+	              "sss", config_key, platform ? platform : "", now);
 	rep->configs_matched++;
 out:
 	free(pairs);
-	free(names);
-	free(memo);
+	free(single);
+	free(lists);
 	free(sub); /* a shallow copy of cpes: its strings belong to cpes */
 	free(idx);
-	free(keys);
+	free(name_at);
+	free(key_at);
+	free(keytext);
 	free(platform);
 	free(fw);
 	free(hw);
@@ -477,7 +536,7 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 	memset(rep, 0, sizeof(*rep));
 	int64_t t0 = fp_now_us();
 	run.id = t0;
-	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands) || fp_strmap_new(&run.memo)) {
+	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands) || fp_strmap_new(&run.alone)) {
 		fp_strmap_free(run.cves, NULL);
 		fp_strmap_free(run.cands, NULL);
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
@@ -558,7 +617,7 @@ out:
 	free(keys);
 	free(ids);
 	free(moved);
-	fp_strmap_free(run.memo, NULL);
+	fp_strmap_free(run.alone, name_result_free);
 	fp_strmap_free(run.cands, cand_free);
 	fp_strmap_free(run.cves, entry_free);
 	return rc;
