@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/*
+	 * Assessments and feed imports allocate and free tens of megabytes per
+	 * step; without this glibc returns the top of the heap to the kernel and
+	 * takes it back at once, and the page clearing that costs showed as a
+	 * sixth of an assessment's time.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	fp_config_defaults(&s->cfg);
 	if (data_dir)
 		snprintf(s->cfg.data_dir, sizeof(s->cfg.data_dir), "%s", data_dir);
