@@ -9,42 +9,13 @@
  */
 #include <string.h>
 
+#include "fleetpatch/json_depth.h"
 #include "import_int.h"
 
 /* Finds the first place where arrays and objects nest deeper than the cap. */
 static int check_depth(const char *d, size_t len, struct fp_err *err)
 {
-	size_t depth = 0, line = 1, col = 0;
-	int in_str = 0, esc = 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = d[i];
-		col++;
-		if (ch == '\n') {
-			line++;
-			col = 0;
-		}
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (ch == '\\')
-				esc = 1;
-			else if (ch == '"')
-				in_str = 0;
-			continue;
-		}
-		if (ch == '"') {
-			in_str = 1;
-		} else if (ch == '[' || ch == '{') {
-			if (++depth > FP_IMPORT_JSON_DEPTH_MAX)
-				return fp_err_set(
-				    err, FP_ETOOBIG,
-				    "line %zu, column %zu: JSON nests deeper than %d levels", line,
-				    col, FP_IMPORT_JSON_DEPTH_MAX);
-		} else if ((ch == ']' || ch == '}') && depth) {
-			depth--;
-		}
-	}
-	return 0;
+	return fp_json_check_depth(d, len, FP_IMPORT_JSON_DEPTH_MAX, err);
 }
 
 int fp__import_json(struct fp__import_ctx *c, const char *data, size_t len, struct fp_err *err)

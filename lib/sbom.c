@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "fleetpatch/json_depth.h"
 #include "fleetpatch/sbom.h"
 
 #define PATH_MAX_LEN      256  /* bytes of a JSON path in an error message */
@@ -49,37 +50,7 @@ static int wrong_type(struct fp_err *err, const char *path, const char *key, con
 /* Finds the first place where arrays and objects nest deeper than the cap. */
 static int check_depth(const char *d, size_t len, struct fp_err *err)
 {
-	size_t depth = 0, line = 1, col = 0;
-	int in_str = 0, esc = 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = d[i];
-		col++;
-		if (ch == '\n') {
-			line++;
-			col = 0;
-		}
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (ch == '\\')
-				esc = 1;
-			else if (ch == '"')
-				in_str = 0;
-			continue;
-		}
-		if (ch == '"') {
-			in_str = 1;
-		} else if (ch == '[' || ch == '{') {
-			if (++depth > FP_SBOM_MAX_DEPTH)
-				return fp_err_set(
-				    err, FP_ETOOBIG,
-				    "line %zu, column %zu: JSON nests deeper than %d levels", line,
-				    col, FP_SBOM_MAX_DEPTH);
-		} else if ((ch == ']' || ch == '}') && depth) {
-			depth--;
-		}
-	}
-	return 0;
+	return fp_json_check_depth(d, len, FP_SBOM_MAX_DEPTH, err);
 }
 
 /* Names the formats we do not read but can recognise, so the user knows what to export. */
