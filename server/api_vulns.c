@@ -490,8 +490,7 @@ static void list_findings(struct fp_req *r, int64_t device)
 	/* kev=true: only KEV findings; kev=false: only the others; absent: all. */
 	int kev_filter = kevq ? strcmp(kevq, "true") == 0 : -1;
 	int with_suppressed = supq && strcmp(supq, "true") == 0;
-	struct fp_risk_weights w;
-	fp_risk_weights_default(&w);
+	const struct fp_risk_weights w = r->srv->cfg.risk;
 	struct fp_err err = {0};
 	fp_stmt *st = NULL;
 	if (fp_db_prepare(

@@ -26,6 +26,34 @@ void fp_config_defaults(struct fp_config *c)
 	c->max_body_bytes = FP_BODY_MAX_DEFAULT;
 	snprintf(c->oui_file, sizeof(c->oui_file), "/usr/share/ieee-data/oui.csv");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
+	fp_risk_weights_default(&c->risk);
+}
+
+/* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
+static double *risk_weight(struct fp_config *c, const char *key)
+{
+	struct {
+		const char *name;
+		double *w;
+	} t[] = {
+	    {"risk_likelihood_floor", &c->risk.likelihood_floor},
+	    {"risk_exposure_internet", &c->risk.exposure_internet},
+	    {"risk_exposure_internal", &c->risk.exposure_internal},
+	    {"risk_exposure_isolated", &c->risk.exposure_isolated},
+	    {"risk_exposure_unknown", &c->risk.exposure_unknown},
+	    {"risk_criticality_critical", &c->risk.crit_critical},
+	    {"risk_criticality_high", &c->risk.crit_high},
+	    {"risk_criticality_medium", &c->risk.crit_medium},
+	    {"risk_criticality_low", &c->risk.crit_low},
+	    {"risk_criticality_unknown", &c->risk.crit_unknown},
+	    {"risk_end_of_life_factor", &c->risk.eol_factor},
+	    {"risk_ransomware_factor", &c->risk.ransomware_factor},
+	    {"risk_cvss_unknown", &c->risk.cvss_unknown},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(key, t[i].name) == 0)
+			return t[i].w;
+	return NULL;
 }
 
 static int set_str(char *dst, size_t n, const char *key, const char *v, int line,
@@ -85,6 +113,22 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 			                  "config: line %d: %s must be an integer from %ld to %ld",
 			                  line, key, nums[i].min, nums[i].max);
 		*nums[i].dst = n;
+		return 0;
+	}
+	double *w = risk_weight(c, key);
+	if (w) {
+		char *end;
+		errno = 0;
+		double x = strtod(v, &end);
+		struct fp_risk_weights trial = c->risk;
+		*w = x;
+		if (errno || end == v || *end || !fp_risk_weights_valid(&c->risk)) {
+			c->risk = trial;
+			return fp_err_set(err, FP_EINVAL,
+			                  "config: line %d: %s must be a number from 0 to 10 (the "
+			                  "likelihood floor from 0 to 1)",
+			                  line, key);
+		}
 		return 0;
 	}
 	if (strcmp(key, "listen") == 0)

@@ -13,6 +13,7 @@
 
 #include "db.h"
 #include "fleetpatch/err.h"
+#include "fleetpatch/risk.h"
 
 #define FP_BODY_MAX_DEFAULT (1u << 20)   /* JSON request bodies */
 #define FP_IMPORT_BODY_MAX  (64u << 20)  /* import uploads */
@@ -39,6 +40,7 @@ struct fp_config {
 	char oui_file[1024];
 	int demo;
 	char log_level[16];
+	struct fp_risk_weights risk; /* risk_* settings; defaults from lib/risk */
 };
 
 /* Sets defaults, then applies the file (if any), then command-line values. */

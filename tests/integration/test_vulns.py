@@ -239,5 +239,41 @@ class VulnTest(unittest.TestCase):
                          if x["cve_id"] == "CVE-2018-6530" and x["open"]])
 
 
+
+@unittest.skipUnless(os.path.exists(NVD), "shared/data is not beside the project")
+class RiskWeightsTest(unittest.TestCase):
+    def test_weights_from_the_config_file(self):
+        with Server(config="risk_exposure_internal = 0.3\n") as s:
+            t = s.login()
+            r = s.request("POST", "/api/v1/devices",
+                          {"identity": "serial:w1", "manufacturer": "dlink", "model": "DIR-868L",
+                           "firmware": "a1_fw112b04", "exposure": "internal",
+                           "criticality": "medium"}, token=t)
+            self.assertEqual(r.status, 201, r)
+            dev = r.json()["id"]
+            for kind, path in (("kev", KEV), ("nvd", NVD)):
+                job = s.request("POST", "/api/v1/feeds/" + kind, raw=read(path), token=t).json()
+                deadline = time.time() + TIMEOUT * 6
+                while s.request("GET", "/api/v1/jobs/%d" % job["id"],
+                                token=t).json()["status"] not in ("succeeded", "failed"):
+                    self.assertLess(time.time(), deadline)
+                    time.sleep(0.1)
+            f = {x["cve_id"]: x for x in s.request(
+                "GET", "/api/v1/devices/%d/findings?per_page=1000" % dev,
+                token=t).json()["items"]}["CVE-2018-6530"]
+            # 100 x 0.98 x 1.0 x (0.3 x 0.7 x 1.2) = 24.696 -> 24.7 with internal weighted 0.3
+            self.assertEqual(f["risk"]["weights"]["exposure"], 0.3)
+            self.assertEqual(f["risk"]["score"], 24.7)
+
+    def test_bad_weight_is_refused(self):
+        s = Server(config="risk_exposure_internet = 11\n")
+        try:
+            self.assertEqual(s.start(expect_ok=False), 1)
+            self.assertIn("risk_exposure_internet must be a number from 0 to 10", s.read_log())
+        finally:
+            if s.tmp:
+                s.tmp.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
