@@ -314,46 +314,55 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	return rc;
 }
 
-void fp_api_feed_import(struct fp_req *r)
+static const char *const feed_kinds[] = {"nvd", "kev", "epss"};
+static int (*const feed_runs[])(struct fp_job *, fp_db *, json_t **,
+                                struct fp_err *) = {nvd_run, kev_run, epss_run};
+
+int fp_feed_job_start(struct fp_server *s, fp_db *db, const char *kind,
+                      const struct fp_principal *who, char *data, size_t len, int64_t *id,
+                      struct fp_err *err)
 {
-	static const char *const kinds[] = {"nvd", "kev", "epss"};
-	static int (*const runs[])(struct fp_job *, fp_db *, json_t **,
-	                           struct fp_err *) = {nvd_run, kev_run, epss_run};
-	const char *kind = r->params[0];
 	int k = -1;
 	for (int i = 0; i < 3; i++)
-		if (strcmp(kind, kinds[i]) == 0)
+		if (strcmp(kind, feed_kinds[i]) == 0)
 			k = i;
 	if (k < 0) {
-		fp_reply_error(r, 404, "not_found", "no feed '%.32s'; feeds are nvd, kev, epss",
-		               kind);
-		return;
-	}
-	if (!r->body_len) {
-		fp_reply_error(r, 400, "invalid", "the request body must hold the feed file");
-		return;
+		free(data);
+		return fp_err_set(err, FP_ENOTFOUND, "no feed '%.32s'; feeds are nvd, kev, epss",
+		                  kind);
 	}
 	struct fp_job *job = calloc(1, sizeof(*job));
 	struct feed_arg *a = calloc(1, sizeof(*a));
 	if (!job || !a) {
 		free(job);
 		free(a);
-		fp_reply_error(r, 500, "out_of_memory", "out of memory");
+		free(data);
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
+	a->data = data;
+	a->len = len;
+	job->who = *who;
+	job->arg = a;
+	job->free_arg = feed_arg_free;
+	job->run = feed_runs[k];
+	atomic_store(&job->total, -1);
+	return fp_job_start(s, db, feed_kinds[k], job, id, err);
+}
+
+void fp_api_feed_import(struct fp_req *r)
+{
+	if (!r->body_len) {
+		fp_reply_error(r, 400, "invalid", "the request body must hold the feed file");
 		return;
 	}
 	/* The job takes the uploaded bytes; the request no longer needs them. */
-	a->data = r->body;
-	a->len = r->body_len;
+	char *data = r->body;
+	size_t len = r->body_len;
 	r->body = NULL;
 	r->body_len = 0;
-	job->who = r->who;
-	job->arg = a;
-	job->free_arg = feed_arg_free;
-	job->run = runs[k];
-	atomic_store(&job->total, -1);
 	struct fp_err err = {0};
 	int64_t id = 0;
-	if (fp_job_start(r->srv, r->db, kinds[k], job, &id, &err)) {
+	if (fp_feed_job_start(r->srv, r->db, r->params[0], &r->who, data, len, &id, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}

@@ -27,6 +27,7 @@ void fp_config_defaults(struct fp_config *c)
 	snprintf(c->oui_file, sizeof(c->oui_file), "/usr/share/ieee-data/oui.csv");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	fp_risk_weights_default(&c->risk);
+	c->feed_interval_s = 86400;
 }
 
 /* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
@@ -104,6 +105,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"login_window_seconds", &c->login_window_s, 1, 86400},
 	    {"poll_interval_seconds", &c->poll_interval_s, 5, 7 * 86400},
 	    {"max_body_bytes", &c->max_body_bytes, 1024, 64L << 20},
+	    {"feed_interval_seconds", &c->feed_interval_s, 5, 30L * 86400},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)
@@ -139,6 +141,16 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 		return set_str(c->tls_cert, sizeof(c->tls_cert), key, v, line, err);
 	if (strcmp(key, "tls_key") == 0)
 		return set_str(c->tls_key, sizeof(c->tls_key), key, v, line, err);
+	static const char *const feed_keys[3] = {"feed_nvd_url", "feed_kev_url", "feed_epss_url"};
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(key, feed_keys[i]) != 0)
+			continue;
+		if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+			return fp_err_set(err, FP_EINVAL,
+			                  "config: line %d: %s must be an http:// or https:// URL",
+			                  line, key);
+		return set_str(c->feed_url[i], sizeof(c->feed_url[i]), key, v, line, err);
+	}
 	if (strcmp(key, "oui_file") == 0)
 		return set_str(c->oui_file, sizeof(c->oui_file), key, v, line, err);
 	if (strcmp(key, "threads") == 0) {

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (fp_http_start(s, &err))
+	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err))
 		goto fail;
 	int tls = s->cfg.tls_cert[0] != '\0';
 	fp_log(FP_LOG_INFO, "listening", "url=%s://%s%s%s:%d data_dir=%s schema=%d",
@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 	fp_log(FP_LOG_INFO, "shutting down", "signal=%d", sig);
 	atomic_store(&s->stopping, 1);
 	fp_http_stop(s);
+	fp_feeds_fetch_stop(s);
 	fp_jobs_shutdown(s);
 	fp_db_pool_close(s->pool);
 	fp_oui_free(s->oui);

@@ -41,6 +41,8 @@ struct fp_config {
 	int demo;
 	char log_level[16];
 	struct fp_risk_weights risk; /* risk_* settings; defaults from lib/risk */
+	char feed_url[3][1024];      /* feed_nvd_url, feed_kev_url, feed_epss_url; "" = none */
+	long feed_interval_s;        /* how often those are fetched */
 };
 
 /* Sets defaults, then applies the file (if any), then command-line values. */
@@ -125,6 +127,8 @@ struct fp_server {
 	pthread_mutex_t jobs_mu;
 	struct fp_job *jobs; /* background jobs (jobs.c) */
 	atomic_ulong logins_failed, logins_ok, requests_total;
+	pthread_t feeds_thread;
+	int feeds_running;
 };
 
 /* Responses. fp_reply takes ownership of body. */

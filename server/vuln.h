@@ -33,6 +33,18 @@ struct fp_nvd_configs;
 int fp_vuln_config_keys(const struct fp_nvd_configs *cfg, int (*fn)(void *ctx, const char *key),
                         void *ctx) FP_WUR;
 
+/*
+ * Starts the import job of a feed file (kind nvd, kev or epss); takes
+ * ownership of data (malloc'd) whatever the outcome.
+ */
+int fp_feed_job_start(struct fp_server *s, fp_db *db, const char *kind,
+                      const struct fp_principal *who, char *data, size_t len, int64_t *id,
+                      struct fp_err *err) FP_WUR;
+
+/* Fetches the configured feed URLs on their schedule (feeds_fetch.c). */
+int fp_feeds_fetch_start(struct fp_server *s, struct fp_err *err) FP_WUR;
+void fp_feeds_fetch_stop(struct fp_server *s);
+
 /* Computes the configuration key of devices stored without one (older schema). */
 int fp_vuln_backfill(struct fp_server *s, struct fp_err *err) FP_WUR;
 

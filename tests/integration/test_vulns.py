@@ -275,5 +275,50 @@ class RiskWeightsTest(unittest.TestCase):
                 s.tmp.cleanup()
 
 
+@unittest.skipUnless(os.path.exists(NVD), "shared/data is not beside the project")
+class FeedFetchTest(unittest.TestCase):
+    def test_configured_urls_are_fetched_on_schedule(self):
+        import functools
+        import http.server
+        import shutil
+        import tempfile
+        import threading
+        with tempfile.TemporaryDirectory() as www:
+            shutil.copy(KEV, os.path.join(www, "kev.json"))
+            shutil.copy(NVD, os.path.join(www, "nvd.json.gz"))
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=www)
+            httpd = http.server.HTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=httpd.serve_forever, daemon=True).start()
+            base = "http://127.0.0.1:%d/" % httpd.server_address[1]
+            cfg = ("feed_kev_url = %skev.json\nfeed_nvd_url = %snvd.json.gz\n"
+                   "feed_epss_url = %smissing.csv\nfeed_interval_seconds = 5\n"
+                   % (base, base, base))
+            try:
+                with Server(config=cfg) as s:
+                    t = s.login()
+                    deadline = time.time() + TIMEOUT * 3
+                    st = {}
+                    while time.time() < deadline:
+                        st = s.request("GET", "/api/v1/feeds", token=t).json()
+                        if st["kev"] == 1404 and st["cves"] == 80:
+                            break
+                        time.sleep(0.2)
+                    self.assertEqual((st["kev"], st["cves"]), (1404, 80), st)
+                    # The missing EPSS file is logged and the server goes on.
+                    self.assertRegex(s.read_log(), r'feed fetch failed.*kind=epss')
+                    self.assertEqual(s.request("GET", "/api/v1/health").status, 200)
+            finally:
+                httpd.shutdown()
+
+    def test_feed_url_must_be_http(self):
+        s = Server(config="feed_nvd_url = file:///etc/passwd\n")
+        try:
+            self.assertEqual(s.start(expect_ok=False), 1)
+            self.assertIn("feed_nvd_url must be an http:// or https:// URL", s.read_log())
+        finally:
+            if s.tmp:
+                s.tmp.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
