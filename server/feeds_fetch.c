@@ -69,9 +69,9 @@ static void fetch_one(struct fp_server *s, const char *kind, const char *url)
 	if (cc != CURLE_OK || d.len == 0) {
 		fp_log(FP_LOG_WARN, "feed fetch failed", "kind=%s url=%s error=%s", kind,
 		       fp_log_quote(url, q, sizeof(q)),
-		       d.too_big
-		           ? "\"larger than the feed cap\""
-		           : fp_log_quote(why[0] ? why : curl_easy_strerror(cc), why, sizeof(why)));
+		       d.too_big ? "\"larger than the feed cap\""
+		                 : fp_log_quote(why[0] ? why : curl_easy_strerror(cc), qwhy,
+		                                sizeof(qwhy)));
 		free(d.buf);
 		return;
 	}
