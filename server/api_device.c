@@ -17,6 +17,7 @@
 #include "fleetpatch/sig.h"
 #include "log.h"
 #include "store_devices.h"
+#include "vuln.h"
 
 #define AUTH_CLOCK_SKEW_S       300
 #define LAST_SEEN_GRANULARITY_S 60
@@ -298,6 +299,9 @@ void fp_api_device_inventory(struct fp_req *r)
 		rc = fp_store_device_update(r->db, &d, &err);
 	else
 		fp_err_set(&err, rc, "out of memory");
+	/* A new configuration is assessed at once (no-op before any CVE import). */
+	if (rc == 0)
+		rc = fp_assess_device(r->db, d.id, &err);
 	char obj[64];
 	snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
 	if (rc == 0 && changed)

@@ -14,6 +14,7 @@
 #include "fleetpatch/version.h"
 #include "server.h"
 #include "store_devices.h"
+#include "vuln.h"
 
 /* Fields only the server sets; a client may echo them back and they are ignored. */
 const char *const fp_device_readonly[] = {"id",        "status",          "source", "first_seen",
@@ -364,6 +365,9 @@ void fp_api_device_patch(struct fp_req *r)
 		rc = fp_store_device_update(r->db, &d, &err);
 	else
 		fp_err_set(&err, rc, "out of memory");
+	/* A new configuration is assessed at once (no-op before any CVE import). */
+	if (rc == 0)
+		rc = fp_assess_device(r->db, d.id, &err);
 	after = fp_device_row_json(&d);
 	char obj[64];
 	snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);

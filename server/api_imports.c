@@ -20,6 +20,7 @@
 #include "log.h"
 #include "jobs.h"
 #include "store_devices.h"
+#include "vuln.h"
 
 struct report {
 	int64_t created, updated, unchanged;
@@ -100,6 +101,16 @@ static json_t *report_json(const struct report *rep, const struct fp_import_resu
 	                 (json_int_t)res->n_rejects_total, "rejected", rej);
 }
 
+static int assess_new(fp_db *db, struct fp_err *err)
+{
+	int64_t cves = 0;
+	if (fp_db_run(db, NULL, &cves, "SELECT COUNT(*) FROM cves", NULL) || cves == 0)
+		return 0;
+	static char *const none[1] = {NULL};
+	struct fp_assess_report rep;
+	return fp_assess(db, none, 0, NULL, &rep, NULL, NULL, err);
+}
+
 /* The job: all rows in one transaction; a dry run rolls back at the end. */
 static int import_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
 {
@@ -113,6 +124,10 @@ static int import_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	*report = report_json(&rep, res);
 	if (rc == 0 && !job->dry_run)
 		rc = fp_audit_append(db, &job->who, "import.apply", obj, NULL, *report, err);
+	/* New configurations and devices that changed one are assessed in the same
+	 * transaction (nothing happens before any CVE import). */
+	if (rc == 0 && !job->dry_run)
+		rc = assess_new(db, err);
 	if (rc == 0 && !job->dry_run)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);

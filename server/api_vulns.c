@@ -210,7 +210,8 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 		int all = before == 0 || c.n_dirty > DIRTY_ALL;
 		rc = fp_db_begin(db, err);
 		if (rc == 0)
-			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, &ar, NULL, NULL, err);
+			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, NULL, &ar, NULL, NULL,
+			               err);
 		if (rc == 0)
 			rc = fp_db_commit(db, err);
 		fp_db_rollback(db);
@@ -305,7 +306,7 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	struct fp_assess_report ar = {0};
 	int rc = fp_db_begin(db, err);
 	if (rc == 0)
-		rc = fp_assess(db, NULL, 0, &ar, &job->done, &job->total, err);
+		rc = fp_assess(db, NULL, 0, NULL, &ar, &job->done, &job->total, err);
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
@@ -874,6 +875,9 @@ void fp_api_device_sbom(struct fp_req *r)
 		rc = fp_store_device_update(r->db, &d, &err);
 	else
 		fp_err_set(&err, rc, "out of memory");
+	/* A new configuration is assessed at once (no-op before any CVE import). */
+	if (rc == 0)
+		rc = fp_assess_device(r->db, d.id, &err);
 	json_t *after = fp_device_row_json(&d);
 	char obj[64];
 	snprintf(obj, sizeof(obj), "device:%" PRId64, id);
@@ -953,6 +957,13 @@ void fp_api_sbom_put(struct fp_req *r)
 	after = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "manufacturer", man, "model", model,
 	                  "firmware", fw, "format", sb.format, "spec_version", sb.spec_version,
 	                  "components", (json_int_t)comps.n_components);
+	/* Devices running that image are matched again with its components. */
+	if (rc == 0)
+		rc =
+		    fp_db_run(r->db, &err, NULL,
+		              "DELETE FROM assessed_configs WHERE config_key IN (SELECT config_key "
+		              "FROM devices WHERE model = ? AND firmware_version = ?)",
+		              "ss", model, fw);
 	snprintf(objname, sizeof(objname), "sbom:%.200s/%.200s/%.200s", man, model, fw);
 	if (fp_api_finish(r, rc, &err, "sbom.put", objname, NULL, after) == 0)
 		fp_reply(r, 200, json_incref(after));

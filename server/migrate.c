@@ -139,6 +139,7 @@ static const char *const migrations[] = {
     "CREATE TABLE assessed_configs ("
     " config_key TEXT PRIMARY KEY,"
     " platform TEXT NOT NULL,"
+    " keys TEXT NOT NULL,"
     " assessed_at TEXT NOT NULL);"
     "CREATE TABLE device_configs ("
     " id INTEGER PRIMARY KEY,"

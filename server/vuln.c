@@ -328,6 +328,51 @@ static int text_add(char **buf, size_t *len, size_t *cap, const char *s, char se
 	return 0;
 }
 
+/* The configuration's distinct product keys, sorted, one per line (caller frees). */
+static char *key_list(const char *keytext, const size_t *key_at, size_t n)
+{
+	const char **k = calloc(n ? n : 1, sizeof(*k));
+	size_t m = 0, len = 1;
+	for (size_t i = 0; k && i < n; i++)
+		if (keytext[key_at[i]]) {
+			k[m++] = keytext + key_at[i];
+			len += strlen(keytext + key_at[i]) + 1;
+		}
+	char *out = k ? malloc(len) : NULL;
+	if (out) {
+		qsort(k, m, sizeof(*k), cmp_str);
+		size_t o = 0;
+		for (size_t i = 0; i < m; i++) {
+			if (i && strcmp(k[i], k[i - 1]) == 0)
+				continue;
+			size_t l = strlen(k[i]);
+			memcpy(out + o, k[i], l);
+			out[o + l] = '\n';
+			o += l + 1;
+		}
+		out[o] = '\0';
+	}
+	free(k);
+	return out;
+}
+
+/* Whether a stored key list names one of the dirty keys. */
+static int list_dirty(const char *list, char *const *dirty, size_t n_dirty)
+{
+	char key[FP_CPE_MAX + 1];
+	while (*list) {
+		size_t l = strcspn(list, "\n");
+		if (l < sizeof(key)) {
+			memcpy(key, list, l);
+			key[l] = '\0';
+			if (key_dirty(key, dirty, n_dirty))
+				return 1;
+		}
+		list += l + (list[l] == '\n');
+	}
+	return 0;
+}
+
 /* Matches one configuration and updates its stored findings. */
 static int match_config(fp_db *db, const char *config_key, int64_t device_id, struct run *run,
                         char *const *dirty, size_t n_dirty, int *skipped,
@@ -468,12 +513,18 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	                    "fixed_at IS NULL AND seen_run <> ?",
 	                    "ssi", now, config_key, run->id)))
 		goto out;
-	rc =
-	    fp_db_run(db, err, NULL,
-	              "INSERT INTO assessed_configs (config_key, platform, assessed_at) VALUES (?, "
-	              "?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = excluded.platform, "
-	              "assessed_at = excluded.assessed_at",
-	              "sss", config_key, platform ? platform : "", now);
+	char *keylist = key_list(keytext, key_at, n);
+	if (!keylist) {
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = fp_db_run(
+	    db, err, NULL,
+	    "INSERT INTO assessed_configs (config_key, platform, keys, assessed_at) VALUES "
+	    "(?, ?, ?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = "
+	    "excluded.platform, keys = excluded.keys, assessed_at = excluded.assessed_at",
+	    "ssss", config_key, platform ? platform : "", keylist, now);
+	free(keylist);
 	rep->configs_matched++;
 out:
 	free(pairs);
@@ -524,8 +575,9 @@ static int update_intervals(fp_db *db, const char *config_key, struct fp_assess_
 	return rc;
 }
 
-int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
-              atomic_long *done, atomic_long *total, struct fp_err *err)
+int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *only_key,
+              struct fp_assess_report *rep, atomic_long *done, atomic_long *total,
+              struct fp_err *err)
 {
 	struct run run = {0};
 	fp_stmt *st = NULL;
@@ -536,19 +588,22 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 	memset(rep, 0, sizeof(*rep));
 	int64_t t0 = fp_now_us();
 	run.id = t0;
+	int rc = 0;
 	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands) || fp_strmap_new(&run.alone)) {
-		fp_strmap_free(run.cves, NULL);
-		fp_strmap_free(run.cands, NULL);
-		return fp_err_set(err, FP_ENOMEM, "out of memory");
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+		goto out;
 	}
 	/* One representative device per configuration, and whether any device moved to it. */
-	int rc = fp_db_prepare(db,
-	                       "SELECT config_key, MIN(id), SUM(CASE WHEN assessed_key IS NULL OR "
-	                       "assessed_key <> config_key THEN 1 ELSE 0 END) FROM devices WHERE "
-	                       "config_key IS NOT NULL GROUP BY config_key ORDER BY config_key",
-	                       &st, err);
+	rc = fp_db_prepare(db,
+	                   "SELECT config_key, MIN(id), SUM(CASE WHEN assessed_key IS NULL OR "
+	                   "assessed_key <> config_key THEN 1 ELSE 0 END) FROM devices WHERE "
+	                   "config_key IS NOT NULL AND (? = '' OR config_key = ?) GROUP BY "
+	                   "config_key ORDER BY config_key",
+	                   &st, err);
 	if (rc)
-		return rc;
+		goto out;
+	fp_stmt_text(st, 1, only_key ? only_key : "");
+	fp_stmt_text(st, 2, only_key ? only_key : "");
 	while ((rc = fp_stmt_step(st, err)) == FP_DB_ROW) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 256;
@@ -591,24 +646,40 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_asse
 		if (done)
 			atomic_store(done, (long)i);
 		int skipped = 0;
+		/* Incremental runs skip a known configuration none of whose products
+		 * changed, without loading it. */
+		if (dirty_keys && !moved[i]) {
+			fp_stmt *k = NULL;
+			int known = 0, hit = 0;
+			if ((rc = fp_db_prepare(
+			         db, "SELECT keys FROM assessed_configs WHERE config_key = ?", &k,
+			         err)))
+				goto out;
+			fp_stmt_text(k, 1, keys[i]);
+			if (fp_stmt_step(k, NULL) == FP_DB_ROW) {
+				known = 1;
+				hit = list_dirty(fp_stmt_col_text(k, 0), dirty, n_dirty);
+			}
+			fp_stmt_finalize(k);
+			if (known && !hit)
+				continue;
+		}
 		if ((rc = match_config(db, keys[i], ids[i], &run, dirty_keys ? dirty : NULL,
 		                       n_dirty, &skipped, rep, err)))
 			goto out;
 		if (moved[i] && (rc = update_intervals(db, keys[i], rep, err)))
 			goto out;
 	}
-	/* Configurations no device has any more. */
-	rc =
-	    fp_db_run(db, err, NULL,
-	              "DELETE FROM config_findings WHERE config_key NOT IN (SELECT config_key FROM "
-	              "devices WHERE config_key IS NOT NULL)",
-	              NULL);
-	if (rc == 0)
-		rc = fp_db_run(
-		    db, err, NULL,
-		    "DELETE FROM assessed_configs WHERE config_key NOT IN (SELECT config_key "
-		    "FROM devices WHERE config_key IS NOT NULL)",
-		    NULL);
+	/*
+	 * Findings of configurations no device runs any more stay: they are the
+	 * history behind past exposure windows. Their assessment record goes, so
+	 * a device that returns to one is matched again.
+	 */
+	if (!only_key)
+		rc = fp_db_run(db, err, NULL,
+		               "DELETE FROM assessed_configs WHERE config_key NOT IN (SELECT "
+		               "config_key FROM devices WHERE config_key IS NOT NULL)",
+		               NULL);
 out:
 	rep->elapsed_ms = (fp_now_us() - t0) / 1000;
 	fp_stmt_finalize(st);
@@ -654,4 +725,26 @@ int fp_vuln_backfill(struct fp_server *s, struct fp_err *err)
 	fp_db_rollback(db);
 	fp_db_pool_put(s->pool, db);
 	return rc;
+}
+
+int fp_assess_device(fp_db *db, int64_t device_id, struct fp_err *err)
+{
+	int64_t cves = 0;
+	if (fp_db_run(db, NULL, &cves, "SELECT COUNT(*) FROM cves", NULL) || cves == 0)
+		return 0;
+	fp_stmt *st = NULL;
+	char key[65] = "";
+	int rc = fp_db_prepare(db, "SELECT config_key FROM devices WHERE id = ?", &st, err);
+	if (rc)
+		return rc;
+	fp_stmt_int(st, 1, device_id);
+	if (fp_stmt_step(st, NULL) == FP_DB_ROW && fp_stmt_col_text(st, 0))
+		snprintf(key, sizeof(key), "%s", fp_stmt_col_text(st, 0));
+	fp_stmt_finalize(st);
+	if (!key[0])
+		return 0;
+	/* An empty dirty list: only what is new or moved is worked on. */
+	static char *const none[1] = {NULL};
+	struct fp_assess_report rep;
+	return fp_assess(db, none, 0, key, &rep, NULL, NULL, err);
 }

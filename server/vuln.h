@@ -17,15 +17,24 @@ struct fp_assess_report {
 };
 
 /*
- * Assesses device configurations. With dirty_keys (a NULL-terminated list of
- * "vendor:product" keys whose CVEs changed) only configurations whose CPEs
- * have one of those keys are matched again; configurations never assessed
- * and devices whose configuration changed are always handled. NULL matches
- * everything again. Runs in the caller's transaction. done and total (may be
+ * Assesses device configurations. With dirty_keys (n_dirty "vendor:product"
+ * keys whose CVEs changed; sorted in place; may be empty) only configurations
+ * that name one of those keys are matched again; configurations never
+ * assessed and devices whose configuration changed are always handled. NULL
+ * matches everything again. only_key (may be NULL) limits the run to one
+ * configuration. Runs in the caller's transaction. done and total (may be
  * NULL) count configurations, for a job's progress.
  */
-int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, struct fp_assess_report *rep,
-              atomic_long *done, atomic_long *total, struct fp_err *err) FP_WUR;
+int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *only_key,
+              struct fp_assess_report *rep, atomic_long *done, atomic_long *total,
+              struct fp_err *err) FP_WUR;
+
+/*
+ * After an inventory change: assesses the configuration a device now has
+ * when it is new, and records the device's move. Does nothing before any
+ * CVE was imported. Runs in the caller's transaction.
+ */
+int fp_assess_device(fp_db *db, int64_t device_id, struct fp_err *err) FP_WUR;
 
 struct fp_nvd_configs;
 /* Calls fn once for each "vendor:product" that any criterion of cfg names

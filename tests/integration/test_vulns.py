@@ -212,17 +212,33 @@ class VulnTest(unittest.TestCase):
 
     def test_inventory_change_and_exposure_window(self):
         # B moves to a vulnerable firmware, then back; its window opens and closes.
+        # The change is assessed at once, without an assessment run.
         r = self.s.request("PATCH", "/api/v1/devices/%d" % self.dev["B"],
                            {"firmware": "a1_fw110b04"}, token=self.t)
         self.assertEqual(r.status, 200)
-        j = self.wait(self.s.request("POST", "/api/v1/assessments",
-                                     token=self.t).json()["id"])
-        self.assertEqual(j["status"], "succeeded", j)
         self.assertIn("CVE-2018-6530", self.cves_of("B"))
         self.s.request("PATCH", "/api/v1/devices/%d" % self.dev["B"],
                        {"firmware": "a1_fw112b04"}, token=self.t)
-        self.wait(self.s.request("POST", "/api/v1/assessments", token=self.t).json()["id"])
         self.assertNotIn("CVE-2018-6530", self.cves_of("B"))
+        j = self.wait(self.s.request("POST", "/api/v1/assessments",
+                                     token=self.t).json()["id"])
+        self.assertEqual(j["status"], "succeeded", j)
+        self.assertNotIn("CVE-2018-6530", self.cves_of("B"))
+        # A device imported after the feeds is assessed by its import job.
+        r = self.s.request("POST", "/api/v1/imports?format=json",
+                           raw=json.dumps([{"identity": "serial:vuln-H", "manufacturer": "dlink",
+                                            "model": "DIR-868L",
+                                            "firmware_version": "a1_fw112b04"}]), token=self.t)
+        self.assertEqual(r.status, 202, r)
+        deadline = time.time() + TIMEOUT
+        while self.s.request("GET", "/api/v1/imports/%d" % r.json()["id"],
+                             token=self.t).json()["status"] not in ("succeeded", "failed"):
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        h = self.s.request("GET", "/api/v1/devices?filter=identity%20%3D%3D%20%22serial%3Avuln-H%22",
+                           token=self.t).json()["items"][0]["id"]
+        found = self.s.request("GET", "/api/v1/devices/%d/findings" % h, token=self.t).json()
+        self.assertIn("CVE-2018-6530", [f["cve_id"] for f in found["items"]])
         ex = self.s.request("GET", "/api/v1/devices/%d/exposures" % self.dev["B"],
                             token=self.t).json()
         w = [x for x in ex["windows"] if x["cve_id"] == "CVE-2018-6530"]
