@@ -101,14 +101,18 @@ static json_t *report_json(const struct report *rep, const struct fp_import_resu
 	                 (json_int_t)res->n_rejects_total, "rejected", rej);
 }
 
-static int assess_new(fp_db *db, struct fp_err *err)
+/* Assesses new configurations and moved devices; adds the report to *report. */
+static int assess_new(fp_db *db, json_t *report, struct fp_err *err)
 {
 	int64_t cves = 0;
 	if (fp_db_run(db, NULL, &cves, "SELECT COUNT(*) FROM cves", NULL) || cves == 0)
 		return 0;
 	static char *const none[1] = {NULL};
 	struct fp_assess_report rep;
-	return fp_assess(db, none, 0, NULL, &rep, NULL, NULL, err);
+	int rc = fp_assess(db, none, 0, NULL, &rep, NULL, NULL, err);
+	if (rc == 0)
+		json_object_set_new(report, "assessment", fp_assess_report_json(&rep));
+	return rc;
 }
 
 /* The job: all rows in one transaction; a dry run rolls back at the end. */
@@ -127,7 +131,7 @@ static int import_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	/* New configurations and devices that changed one are assessed in the same
 	 * transaction (nothing happens before any CVE import). */
 	if (rc == 0 && !job->dry_run)
-		rc = assess_new(db, err);
+		rc = assess_new(db, *report, err);
 	if (rc == 0 && !job->dry_run)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);

@@ -167,7 +167,7 @@ out:
 	return rc;
 }
 
-static json_t *assess_json(const struct fp_assess_report *a)
+json_t *fp_assess_report_json(const struct fp_assess_report *a)
 {
 	return json_pack(
 	    "{s:I,s:I,s:I,s:I,s:I,s:I}", "configurations", (json_int_t)a->configs_total,
@@ -224,7 +224,7 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	*report = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)c.records, "created",
 	                    (json_int_t)c.created, "updated", (json_int_t)c.updated, "unchanged",
 	                    (json_int_t)c.unchanged, "unassessed", (json_int_t)c.unassessed,
-	                    "assessment", assess_json(&ar));
+	                    "assessment", fp_assess_report_json(&ar));
 	return 0;
 }
 
@@ -311,7 +311,7 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
 	if (rc == 0)
-		*report = assess_json(&ar);
+		*report = fp_assess_report_json(&ar);
 	return rc;
 }
 

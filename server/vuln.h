@@ -8,6 +8,8 @@
 
 #include <stdatomic.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "server.h"
 
@@ -28,6 +30,9 @@ struct fp_assess_report {
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *only_key,
               struct fp_assess_report *rep, atomic_long *done, atomic_long *total,
               struct fp_err *err) FP_WUR;
+
+/* The API's JSON of an assessment report (caller owns). */
+json_t *fp_assess_report_json(const struct fp_assess_report *a);
 
 /*
  * After an inventory change: assesses the configuration a device now has
