@@ -599,6 +599,21 @@ static void list_findings(struct fp_req *r, int64_t device)
 	fp_reply_page(r, arr, (int64_t)n, page, per_page);
 }
 
+/* The {id} of a device route: 0, or -1 after replying 404 when there is no such device. */
+static int device_param(struct fp_req *r, int64_t *id)
+{
+	int64_t exists = 0;
+	if (fp_req_id(r, 0, id))
+		return -1;
+	if (fp_db_run(r->db, NULL, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?", "i",
+	              *id) ||
+	    !exists) {
+		fp_reply_error(r, 404, "not_found", "no device with id %" PRId64, *id);
+		return -1;
+	}
+	return 0;
+}
+
 void fp_api_findings_list(struct fp_req *r)
 {
 	list_findings(r, 0);
@@ -606,14 +621,9 @@ void fp_api_findings_list(struct fp_req *r)
 
 void fp_api_device_findings(struct fp_req *r)
 {
-	int64_t id, exists = 0;
-	if (fp_req_id(r, 0, &id))
+	int64_t id;
+	if (device_param(r, &id))
 		return;
-	if (fp_db_run(r->db, NULL, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?", "i", id) ||
-	    !exists) {
-		fp_reply_error(r, 404, "not_found", "no device with id %" PRId64, id);
-		return;
-	}
 	list_findings(r, id);
 }
 
@@ -1014,14 +1024,9 @@ static int64_t parse_time(const char *s)
  */
 void fp_api_device_exposures(struct fp_req *r)
 {
-	int64_t id, exists = 0;
-	if (fp_req_id(r, 0, &id))
+	int64_t id;
+	if (device_param(r, &id))
 		return;
-	if (fp_db_run(r->db, NULL, &exists, "SELECT COUNT(*) FROM devices WHERE id = ?", "i", id) ||
-	    !exists) {
-		fp_reply_error(r, 404, "not_found", "no device with id %" PRId64, id);
-		return;
-	}
 	struct fp_err err = {0};
 	fp_stmt *st = NULL;
 	if (fp_db_prepare(
