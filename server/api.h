@@ -63,6 +63,7 @@ void fp_api_group_delete(struct fp_req *r);
 void fp_api_group_devices(struct fp_req *r);
 void fp_api_group_members_add(struct fp_req *r);
 void fp_api_group_member_remove(struct fp_req *r);
+void fp_api_group_exposures(struct fp_req *r);
 
 /* api_imports.c */
 void fp_api_import_create(struct fp_req *r);

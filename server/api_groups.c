@@ -13,6 +13,7 @@
 #include "fleetpatch/device.h"
 #include "fleetpatch/filter.h"
 #include "store_devices.h"
+#include "vuln.h"
 
 #define GROUP_NAME_MAX         64
 #define GROUP_DESC_MAX         1024
@@ -413,5 +414,88 @@ void fp_api_group_member_remove(struct fp_req *r)
 		fp_reply(r, 200,
 		         json_pack("{s:s,s:I}", "group", g.name, "removed", (json_int_t)id));
 	json_decref(before);
+	group_free(&g);
+}
+
+struct exposure_sum {
+	fp_db *db;
+	struct fp_filter *f;
+	struct fp_window_stats total;
+	int64_t devices, devices_exposed;
+	struct fp_err *err;
+};
+
+static int add_device(struct exposure_sum *x, int64_t id)
+{
+	struct fp_window_stats ws;
+	int rc = fp_device_windows(x->db, id, NULL, &ws, x->err);
+	if (rc)
+		return rc;
+	x->devices++;
+	x->devices_exposed += ws.open > 0;
+	x->total.open += ws.open;
+	x->total.fixed += ws.fixed;
+	x->total.fixed_secs += ws.fixed_secs;
+	return 0;
+}
+
+static int add_if_member(void *ctx, struct fp_device_row *d)
+{
+	struct exposure_sum *x = ctx;
+	return fp_device_matches(x->f, d) ? add_device(x, d->id) : 0;
+}
+
+/* Exposure of a group's devices: open and fixed windows, mean time to remediate. */
+void fp_api_group_exposures(struct fp_req *r)
+{
+	struct group g;
+	if (load_group(r, r->params[0], &g))
+		return;
+	struct fp_err err = {0};
+	struct exposure_sum x = {.db = r->db, .err = &err};
+	int rc = 0;
+	if (g.filter) {
+		rc = fp_filter_parse(g.filter, fp_filter_attr_known, &x.f, &err);
+		if (rc == 0)
+			rc = fp_store_device_each(r->db, NULL, 0, add_if_member, &x, &err);
+		fp_filter_free(x.f);
+	} else {
+		fp_stmt *st = NULL;
+		int64_t *ids = NULL;
+		size_t n = 0, cap = 0;
+		rc =
+		    fp_db_prepare(r->db,
+		                  "SELECT device_id FROM group_members WHERE group_id = ? ORDER BY "
+		                  "device_id",
+		                  &st, &err);
+		if (rc == 0) {
+			fp_stmt_int(st, 1, g.id);
+			while (fp_stmt_step(st, NULL) == FP_DB_ROW) {
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 64;
+					int64_t *ni = realloc(ids, nc * sizeof(*ni));
+					if (!ni)
+						break;
+					ids = ni;
+					cap = nc;
+				}
+				ids[n++] = fp_stmt_col_int(st, 0);
+			}
+			fp_stmt_finalize(st);
+		}
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = add_device(&x, ids[i]);
+		free(ids);
+	}
+	if (rc) {
+		fp_reply_err(r, &err);
+	} else {
+		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I}", "group", g.name, "devices",
+		                      (json_int_t)x.devices, "devices_exposed",
+		                      (json_int_t)x.devices_exposed, "open",
+		                      (json_int_t)x.total.open, "fixed", (json_int_t)x.total.fixed);
+		json_object_set_new(o, "mean_time_to_remediate_days", fp_window_mttr(&x.total));
+		fp_reply(r, 200, o);
+	}
 	group_free(&g);
 }

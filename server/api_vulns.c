@@ -1022,27 +1022,21 @@ static int64_t parse_time(const char *s)
  * Back-to-back windows of one CVE (a move between two vulnerable
  * configurations) merge into one.
  */
-void fp_api_device_exposures(struct fp_req *r)
+int fp_device_windows(fp_db *db, int64_t id, json_t *items, struct fp_window_stats *ws,
+                      struct fp_err *err)
 {
-	int64_t id;
-	if (device_param(r, &id))
-		return;
-	struct fp_err err = {0};
 	fp_stmt *st = NULL;
-	if (fp_db_prepare(
-	        r->db,
-	        "SELECT f.cve_id, dc.since, dc.until, f.first_seen, f.fixed_at FROM "
-	        "device_configs dc JOIN config_findings f ON f.config_key = dc.config_key "
-	        "WHERE dc.device_id = ? ORDER BY f.cve_id, dc.since",
-	        &st, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
+	memset(ws, 0, sizeof(*ws));
+	int rc = fp_db_prepare(db,
+	                       "SELECT f.cve_id, dc.since, dc.until, f.first_seen, f.fixed_at FROM "
+	                       "device_configs dc JOIN config_findings f ON f.config_key = "
+	                       "dc.config_key WHERE dc.device_id = ? ORDER BY f.cve_id, dc.since",
+	                       &st, err);
+	if (rc)
+		return rc;
 	fp_stmt_int(st, 1, id);
-	json_t *items = json_array();
 	json_t *cur = NULL;
 	char cur_cve[FP_CVE_ID_MAX] = "";
-	int64_t fixed = 0, open = 0, fixed_secs = 0;
 	for (;;) {
 		int row = fp_stmt_step(st, NULL) == FP_DB_ROW;
 		const char *cve = row ? fp_stmt_col_text(st, 0) : NULL;
@@ -1067,15 +1061,18 @@ void fp_api_device_exposures(struct fp_req *r)
 		if (cur) {
 			const char *f = json_string_value(json_object_get(cur, "fixed_at"));
 			if (f) {
-				fixed++;
-				fixed_secs +=
+				ws->fixed++;
+				ws->fixed_secs +=
 				    parse_time(f) - parse_time(json_string_value(
 				                        json_object_get(cur, "first_seen")));
 			} else {
-				open++;
+				ws->open++;
 			}
 			json_object_set_new(cur, "open", json_boolean(!f));
-			json_array_append_new(items, cur);
+			if (items)
+				json_array_append_new(items, cur);
+			else
+				json_decref(cur);
 			cur = NULL;
 		}
 		if (!row)
@@ -1085,11 +1082,32 @@ void fp_api_device_exposures(struct fp_req *r)
 		                end);
 	}
 	fp_stmt_finalize(st);
+	return 0;
+}
+
+json_t *fp_window_mttr(const struct fp_window_stats *ws)
+{
+	return ws->fixed
+	           ? json_real(round((double)ws->fixed_secs / (double)ws->fixed / 86400.0 * 100.0) /
+	                       100.0)
+	           : json_null();
+}
+
+void fp_api_device_exposures(struct fp_req *r)
+{
+	int64_t id;
+	if (device_param(r, &id))
+		return;
+	struct fp_err err = {0};
+	struct fp_window_stats ws;
+	json_t *items = json_array();
+	if (fp_device_windows(r->db, id, items, &ws, &err)) {
+		json_decref(items);
+		fp_reply_err(r, &err);
+		return;
+	}
 	json_t *o = json_pack("{s:I,s:o,s:I,s:I}", "device_id", (json_int_t)id, "windows", items,
-	                      "open", (json_int_t)open, "fixed", (json_int_t)fixed);
-	json_object_set_new(
-	    o, "mean_time_to_remediate_days",
-	    fixed ? json_real(round((double)fixed_secs / (double)fixed / 86400.0 * 100.0) / 100.0)
-	          : json_null());
+	                      "open", (json_int_t)ws.open, "fixed", (json_int_t)ws.fixed);
+	json_object_set_new(o, "mean_time_to_remediate_days", fp_window_mttr(&ws));
 	fp_reply(r, 200, o);
 }

@@ -31,6 +31,16 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *on
               struct fp_assess_report *rep, atomic_long *done, atomic_long *total,
               struct fp_err *err) FP_WUR;
 
+/* Exposure windows (first seen → fixed) of a device, per CVE. */
+struct fp_window_stats {
+	int64_t open, fixed, fixed_secs;
+};
+/* Fills ws, and appends each window's JSON to items when items is not NULL. */
+int fp_device_windows(fp_db *db, int64_t device_id, json_t *items, struct fp_window_stats *ws,
+                      struct fp_err *err) FP_WUR;
+/* Mean time to remediate in days (two decimals), or JSON null without fixed windows. */
+json_t *fp_window_mttr(const struct fp_window_stats *ws);
+
 /* The API's JSON of an assessment report (caller owns). */
 json_t *fp_assess_report_json(const struct fp_assess_report *a);
 

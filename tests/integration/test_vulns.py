@@ -224,6 +224,23 @@ class VulnTest(unittest.TestCase):
                                      token=self.t).json()["id"])
         self.assertEqual(j["status"], "succeeded", j)
         self.assertNotIn("CVE-2018-6530", self.cves_of("B"))
+        # Per group: a static group of A and B, and a dynamic one by manufacturer.
+        r = self.s.request("POST", "/api/v1/groups", {"name": "dlink-static"}, token=self.t)
+        self.assertEqual(r.status, 201, r)
+        self.s.request("POST", "/api/v1/groups/dlink-static/members",
+                       {"device_ids": [self.dev["A"], self.dev["B"]]}, token=self.t)
+        self.s.request("POST", "/api/v1/groups",
+                       {"name": "dlink-dynamic", "filter": 'manufacturer == "D-Link"'},
+                       token=self.t)
+        for name in ("dlink-static", "dlink-dynamic"):
+            g = self.s.request("GET", "/api/v1/groups/%s/exposures" % name, token=self.t).json()
+            self.assertEqual(g["devices"], 2, g)
+            self.assertEqual(g["devices_exposed"], 1, g)   # A is still exposed, B was fixed
+            self.assertGreaterEqual(g["open"], 1)
+            self.assertGreaterEqual(g["fixed"], 1)
+            self.assertIsNotNone(g["mean_time_to_remediate_days"])
+        self.assertEqual(self.s.request("GET", "/api/v1/groups/nope/exposures",
+                                        token=self.t).status, 404)
         # A device imported after the feeds is assessed by its import job.
         r = self.s.request("POST", "/api/v1/imports?format=json",
                            raw=json.dumps([{"identity": "serial:vuln-H", "manufacturer": "dlink",
