@@ -436,6 +436,7 @@ static int add_device(struct exposure_sum *x, int64_t id)
 	x->total.open += ws.open;
 	x->total.fixed += ws.fixed;
 	x->total.fixed_secs += ws.fixed_secs;
+	x->total.overdue += ws.overdue;
 	return 0;
 }
 
@@ -494,6 +495,7 @@ void fp_api_group_exposures(struct fp_req *r)
 		                      (json_int_t)x.devices, "devices_exposed",
 		                      (json_int_t)x.devices_exposed, "open",
 		                      (json_int_t)x.total.open, "fixed", (json_int_t)x.total.fixed);
+		json_object_set_new(o, "kev_overdue", json_integer(x.total.overdue));
 		json_object_set_new(o, "mean_time_to_remediate_days", fp_window_mttr(&x.total));
 		fp_reply(r, 200, o);
 	}

@@ -1027,11 +1027,13 @@ int fp_device_windows(fp_db *db, int64_t id, json_t *items, struct fp_window_sta
 {
 	fp_stmt *st = NULL;
 	memset(ws, 0, sizeof(*ws));
-	int rc = fp_db_prepare(db,
-	                       "SELECT f.cve_id, dc.since, dc.until, f.first_seen, f.fixed_at FROM "
-	                       "device_configs dc JOIN config_findings f ON f.config_key = "
-	                       "dc.config_key WHERE dc.device_id = ? ORDER BY f.cve_id, dc.since",
-	                       &st, err);
+	int rc =
+	    fp_db_prepare(db,
+	                  "SELECT f.cve_id, dc.since, dc.until, f.first_seen, f.fixed_at, "
+	                  "k.due_date FROM device_configs dc JOIN config_findings f ON "
+	                  "f.config_key = dc.config_key LEFT JOIN kev k ON k.cve_id = f.cve_id "
+	                  "WHERE dc.device_id = ? ORDER BY f.cve_id, dc.since",
+	                  &st, err);
 	if (rc)
 		return rc;
 	fp_stmt_int(st, 1, id);
@@ -1069,6 +1071,14 @@ int fp_device_windows(fp_db *db, int64_t id, json_t *items, struct fp_window_sta
 				ws->open++;
 			}
 			json_object_set_new(cur, "open", json_boolean(!f));
+			/* Past a KEV due date: still open after it, or fixed after it. */
+			const char *due = json_string_value(json_object_get(cur, "kev_due"));
+			char today[32];
+			fp_time_rfc3339(fp_now_s(), today);
+			int overdue =
+			    due && (f ? strncmp(f, due, 10) > 0 : strncmp(today, due, 10) > 0);
+			json_object_set_new(cur, "kev_overdue", json_boolean(overdue));
+			ws->overdue += overdue;
 			if (items)
 				json_array_append_new(items, cur);
 			else
@@ -1078,8 +1088,8 @@ int fp_device_windows(fp_db *db, int64_t id, json_t *items, struct fp_window_sta
 		if (!row)
 			break;
 		snprintf(cur_cve, sizeof(cur_cve), "%s", cve);
-		cur = json_pack("{s:s,s:s,s:s?}", "cve_id", cve, "first_seen", start, "fixed_at",
-		                end);
+		cur = json_pack("{s:s,s:s,s:s?,s:s?}", "cve_id", cve, "first_seen", start,
+		                "fixed_at", end, "kev_due", fp_stmt_col_text(st, 5));
 	}
 	fp_stmt_finalize(st);
 	return 0;
@@ -1106,8 +1116,9 @@ void fp_api_device_exposures(struct fp_req *r)
 		fp_reply_err(r, &err);
 		return;
 	}
-	json_t *o = json_pack("{s:I,s:o,s:I,s:I}", "device_id", (json_int_t)id, "windows", items,
-	                      "open", (json_int_t)ws.open, "fixed", (json_int_t)ws.fixed);
+	json_t *o = json_pack("{s:I,s:o,s:I,s:I,s:I}", "device_id", (json_int_t)id, "windows",
+	                      items, "open", (json_int_t)ws.open, "fixed", (json_int_t)ws.fixed,
+	                      "kev_overdue", (json_int_t)ws.overdue);
 	json_object_set_new(o, "mean_time_to_remediate_days", fp_window_mttr(&ws));
 	fp_reply(r, 200, o);
 }

@@ -34,6 +34,7 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *on
 /* Exposure windows (first seen → fixed) of a device, per CVE. */
 struct fp_window_stats {
 	int64_t open, fixed, fixed_secs;
+	int64_t overdue; /* windows past their CVE's KEV due date */
 };
 /* Fills ws, and appends each window's JSON to items when items is not NULL. */
 int fp_device_windows(fp_db *db, int64_t device_id, json_t *items, struct fp_window_stats *ws,

@@ -239,6 +239,7 @@ class VulnTest(unittest.TestCase):
             self.assertGreaterEqual(g["open"], 1)
             self.assertGreaterEqual(g["fixed"], 1)
             self.assertIsNotNone(g["mean_time_to_remediate_days"])
+            self.assertGreaterEqual(g["kev_overdue"], 1)
         self.assertEqual(self.s.request("GET", "/api/v1/groups/nope/exposures",
                                         token=self.t).status, 404)
         # A device imported after the feeds is assessed by its import job.
@@ -268,8 +269,12 @@ class VulnTest(unittest.TestCase):
         # A device still exposed has an open window.
         ex = self.s.request("GET", "/api/v1/devices/%d/exposures" % self.dev["A"],
                             token=self.t).json()
-        self.assertTrue([x for x in ex["windows"]
-                         if x["cve_id"] == "CVE-2018-6530" and x["open"]])
+        w = [x for x in ex["windows"] if x["cve_id"] == "CVE-2018-6530" and x["open"]]
+        self.assertEqual(len(w), 1, ex)
+        # KEV's due date for CVE-2018-6530 is 2022-09-29; the window is still open.
+        self.assertEqual(w[0]["kev_due"], "2022-09-29")
+        self.assertTrue(w[0]["kev_overdue"])
+        self.assertGreaterEqual(ex["kev_overdue"], 1)
 
 
 
