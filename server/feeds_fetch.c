@@ -45,6 +45,16 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 	return add;
 }
 
+/* A shutdown stops a download in progress instead of waiting for it. */
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&((struct fp_server *)ctx)->stopping) ? 1 : 0;
+}
+
 static void fetch_one(struct fp_server *s, const char *kind, const char *url)
 {
 	struct dl d = {0};
@@ -64,6 +74,9 @@ static void fetch_one(struct fp_server *s, const char *kind, const char *url)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "fleetpatchd/" FLEETPATCH_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	CURLcode cc = curl_easy_perform(h);
 	curl_easy_cleanup(h);
 	if (cc != CURLE_OK || d.len == 0) {
