@@ -284,12 +284,8 @@ static int import_show(struct cli *c, int argc, char **argv)
 	                          "\n"
 	                          "Shows an import job with its report and every reject.\n";
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	int o;
 	long id;
-	while ((o = cli_opt(c, argc, argv, opts, use)) != -1)
-		if (o == CLI_STOP)
-			return c->rc;
-	if (cli_operands(c, argc, argv, 1, use))
+	if (cli_args(c, argc, argv, opts, use, 1))
 		return c->rc;
 	if (cli_parse_long(argv[optind], 1, LONG_MAX, &id))
 		return cli_usage_error(use, "'%s' is not an import id", argv[optind]);

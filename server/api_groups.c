@@ -78,6 +78,21 @@ static int load_group(struct fp_req *r, const char *name, struct group *g)
 	return -1;
 }
 
+/* Begins a change of the group named in the path: -1 after replying when it
+ * cannot (the transaction is then rolled back). */
+static int begin_group(struct fp_req *r, struct group *g, struct fp_err *err)
+{
+	if (fp_db_begin(r->db, err)) {
+		fp_reply_err(r, err);
+		return -1;
+	}
+	if (load_group(r, r->params[0], g)) {
+		fp_db_rollback(r->db);
+		return -1;
+	}
+	return 0;
+}
+
 static json_t *group_json(const struct group *g)
 {
 	return json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s}", "name", g->name, "type",
@@ -234,15 +249,9 @@ void fp_api_group_patch(struct fp_req *r)
 		return;
 	}
 	struct fp_err err = {0};
-	if (fp_db_begin(r->db, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
 	struct group g;
-	if (load_group(r, r->params[0], &g)) {
-		fp_db_rollback(r->db);
+	if (begin_group(r, &g, &err))
 		return;
-	}
 	char *filter = NULL;
 	json_t *before = group_json(&g), *after = NULL;
 	if (jf && !g.filter) {
@@ -286,15 +295,9 @@ out:
 void fp_api_group_delete(struct fp_req *r)
 {
 	struct fp_err err = {0};
-	if (fp_db_begin(r->db, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
 	struct group g;
-	if (load_group(r, r->params[0], &g)) {
-		fp_db_rollback(r->db);
+	if (begin_group(r, &g, &err))
 		return;
-	}
 	json_t *before = group_json(&g);
 	int rc = fp_db_run(r->db, &err, NULL, "DELETE FROM device_groups WHERE id = ?", "i", g.id);
 	char obj[96];
@@ -338,15 +341,9 @@ void fp_api_group_members_add(struct fp_req *r)
 		return;
 	}
 	struct fp_err err = {0};
-	if (fp_db_begin(r->db, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
 	struct group g;
-	if (load_group(r, r->params[0], &g)) {
-		fp_db_rollback(r->db);
+	if (begin_group(r, &g, &err))
 		return;
-	}
 	int rc = 0;
 	int64_t added = 0;
 	if (g.filter) {
@@ -392,15 +389,9 @@ void fp_api_group_member_remove(struct fp_req *r)
 	if (fp_req_id(r, 1, &id))
 		return;
 	struct fp_err err = {0};
-	if (fp_db_begin(r->db, &err)) {
-		fp_reply_err(r, &err);
-		return;
-	}
 	struct group g;
-	if (load_group(r, r->params[0], &g)) {
-		fp_db_rollback(r->db);
+	if (begin_group(r, &g, &err))
 		return;
-	}
 	int rc = fp_db_run(r->db, &err, NULL,
 	                   "DELETE FROM group_members WHERE group_id = ? AND device_id = ?", "ii",
 	                   g.id, id);
