@@ -385,10 +385,12 @@ static int spdx_package(const json_t *o, const char *path, struct fp_sbom_compon
 	if ((rc = get_str(o, path, "name", 1, &c->name, err)) ||
 	    (rc = get_str(o, path, "SPDXID", 0, &c->ref, err)) ||
 	    (rc = get_str(o, path, "versionInfo", 0, &c->version, err)) ||
-	    (rc = get_str(o, path, "supplier", 0, &sup, err)) ||
-	    (rc = get_typed(o, path, "externalRefs", JSON_ARRAY, &refs, err)))
+	    (rc = get_str(o, path, "supplier", 0, &sup, err)))
 		return rc;
+	/* The component owns the supplier from here on, so an error below frees it. */
 	c->supplier = spdx_supplier(sup);
+	if ((rc = get_typed(o, path, "externalRefs", JSON_ARRAY, &refs, err)) != 0)
+		return rc;
 	if (!refs)
 		return 0;
 	json_array_foreach(refs, i, r)
