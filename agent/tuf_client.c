@@ -261,6 +261,12 @@ static int fetch_role(const char *url_base, const char *file, size_t cap, char *
 	return agent_fetch_mem(url, cap, AGENT_FETCH_META_TIMEOUT, buf, len, err);
 }
 
+/* The byte cap of a metadata fetch: the signed length if smaller than the role's cap. */
+static size_t fetch_cap(const struct fp_tuf_metafile *m, size_t role_max)
+{
+	return m->length > 0 && (uint64_t)m->length < role_max ? (size_t)m->length : role_max;
+}
+
 /* Loads the stored copy of role into t, if there is one that still verifies. */
 static int load_local(struct fp_tuf_trusted *t, const char *dir, enum fp_tuf_role role, int64_t now)
 {
@@ -291,10 +297,10 @@ static int load_local(struct fp_tuf_trusted *t, const char *dir, enum fp_tuf_rol
 	/*
 	 * 5.3.11: a stored timestamp or snapshot whose signatures no longer
 	 * verify was signed by keys the new root rotated out (fast-forward
-	 * attack recovery): delete it.
+	 * attack recovery): delete it. (For these two, FP_EAUTH can only mean
+	 * a missing threshold: a stored snapshot's hashes are not rechecked.)
 	 */
-	if (rc == FP_EAUTH && (role == FP_TUF_TIMESTAMP || role == FP_TUF_SNAPSHOT) &&
-	    strstr(err.msg, "valid signatures")) {
+	if (rc == FP_EAUTH && (role == FP_TUF_TIMESTAMP || role == FP_TUF_SNAPSHOT)) {
 		note("deleting %s: its keys were rotated", name);
 		unlink(path);
 	}
@@ -371,9 +377,8 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 			snprintf(file, sizeof(file), "%lld.snapshot.json", (long long)m.version);
 		else
 			snprintf(file, sizeof(file), "snapshot.json");
-		rc = fetch_role(a->metadata_url, file,
-		                m.length > 0 ? (size_t)m.length : FP_TUF_SNAPSHOT_MAX, &buf, &len,
-		                err);
+		rc = fetch_role(a->metadata_url, file, fetch_cap(&m, FP_TUF_SNAPSHOT_MAX), &buf,
+		                &len, err);
 		if (rc == 0)
 			rc = fp_tuf_update_snapshot(t, buf, len, now, 0, err);
 		if (rc == 0)
@@ -393,9 +398,8 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 			snprintf(file, sizeof(file), "%lld.targets.json", (long long)m.version);
 		else
 			snprintf(file, sizeof(file), "targets.json");
-		rc = fetch_role(a->metadata_url, file,
-		                m.length > 0 ? (size_t)m.length : FP_TUF_TARGETS_MAX, &buf, &len,
-		                err);
+		rc = fetch_role(a->metadata_url, file, fetch_cap(&m, FP_TUF_TARGETS_MAX), &buf,
+		                &len, err);
 		if (rc == 0)
 			rc = fp_tuf_update_targets(t, buf, len, now, err);
 		if (rc == 0)

@@ -43,10 +43,10 @@
 #define FP_TUF_TARGETS_MAX   5000000
 
 /* Caps on counts inside a document. */
-#define FP_TUF_KEYS_MAX           64     /* keys in root (and in targets' delegations) */
+#define FP_TUF_KEYS_MAX           64     /* keys in root */
 #define FP_TUF_ROLE_KEYIDS_MAX    64     /* keyids of one role; a threshold is at most this */
 #define FP_TUF_SIGS_MAX           64     /* entries in "signatures" */
-#define FP_TUF_META_ENTRIES_MAX   10000  /* entries in snapshot's "meta" */
+#define FP_TUF_META_ENTRIES_MAX   100000 /* entries in snapshot's "meta" */
 #define FP_TUF_TARGETS_COUNT_MAX  100000 /* entries in targets' "targets" */
 #define FP_TUF_HASHES_MAX         8      /* hash algorithms listed for one file */
 #define FP_TUF_NAME_MAX           1024   /* bytes of a target path or role file name */

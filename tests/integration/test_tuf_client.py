@@ -389,6 +389,33 @@ class OwnRepositoryTest(unittest.TestCase):
         requested = [r for r in self.mirror.httpd.requests if r.endswith("root.json")]
         self.assertEqual(requested, ["/metadata/%d.root.json" % v for v in (2, 3, 4, 5)])
 
+    def test_timestamp_fast_forward_recovery(self):
+        for _ in range(4):
+            self.repo.publish()
+        self.assertEqual(self.c.refresh().returncode, 0)
+        self.assertEqual(self.c.version("timestamp"), 5)
+        # The timestamp key is rotated and the repository starts its timestamp over.
+        self.repo.ts_key = Key(self.tmp.name)
+        self.repo.add_root(self.repo.root_keys, self.repo.root_keys)
+        self.repo.versions["timestamp"] = 0
+        self.repo.publish()
+        p = self.c.refresh()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.c.version("root"), 2)
+        self.assertEqual(self.c.version("timestamp"), 1)
+        # Without the rotation, the same reset is a rollback.
+        self.repo.versions["timestamp"] = 0
+        self.repo.publish()
+        self.assertEqual(self.c.refresh().returncode, 0)  # equal version 1: kept
+        self.repo.versions["timestamp"] = 5
+        self.repo.publish()
+        self.assertEqual(self.c.refresh().returncode, 0)
+        self.repo.versions["timestamp"] = 1
+        self.repo.publish()
+        p = self.c.refresh()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("timestamp version 2 is lower than the trusted 6", p.stderr)
+
     def test_root_not_signed_by_previous_keys_is_refused(self):
         stranger = Key(self.tmp.name)
         self.repo.add_root([stranger], [])
