@@ -98,6 +98,38 @@ int fp_tuf_time_format(int64_t t, char out[21], struct fp_err *err)
 	return 0;
 }
 
+int fp_tuf_signed_new(enum fp_tuf_role role, int64_t version, int64_t expires, json_t **out,
+                      struct fp_err *err)
+{
+	char exp[21];
+	*out = NULL;
+	if ((unsigned)role > FP_TUF_TARGETS || version < 1)
+		return fp_err_set(err, FP_EINVAL, "a role and a version >= 1 are needed");
+	int rc = fp_tuf_time_format(expires, exp, err);
+	if (rc)
+		return rc;
+	*out = json_pack("{s:s,s:s,s:I,s:s}", "_type", fp_tuf_role_name(role), "spec_version",
+	                 FP_TUF_SPEC_VERSION, "version", (json_int_t)version, "expires", exp);
+	return *out ? 0 : fp_err_set(err, FP_ENOMEM, "out of memory");
+}
+
+int fp_tuf_file_info(const void *data, size_t n, json_t **out, struct fp_err *err)
+{
+	unsigned char d256[FP_TUF_SHA256_LEN], d512[FP_TUF_SHA512_LEN];
+	char h256[2 * FP_TUF_SHA256_LEN + 1], h512[2 * FP_TUF_SHA512_LEN + 1];
+	*out = NULL;
+	if ((!data && n) || (uint64_t)n > (uint64_t)FP_TUF_TARGET_LENGTH_MAX)
+		return fp_err_set(err, FP_EINVAL, "no data, or more than the target length cap");
+	if (!EVP_Digest(n ? data : "", n, d256, NULL, EVP_sha256(), NULL) ||
+	    !EVP_Digest(n ? data : "", n, d512, NULL, EVP_sha512(), NULL))
+		return fp_err_set(err, FP_ECRYPTO, "hashing failed");
+	fp__tuf_hex_encode(d256, sizeof(d256), h256);
+	fp__tuf_hex_encode(d512, sizeof(d512), h512);
+	*out = json_pack("{s:I,s:{s:s,s:s}}", "length", (json_int_t)n, "hashes", "sha256", h256,
+	                 "sha512", h512);
+	return *out ? 0 : fp_err_set(err, FP_ENOMEM, "out of memory");
+}
+
 int fp_tuf_envelope(json_t *signed_part, json_t **md, struct fp_err *err)
 {
 	*md = NULL;

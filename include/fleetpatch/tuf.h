@@ -111,11 +111,28 @@ int fp_tuf_time_format(int64_t t, char out[21], struct fp_err *err) FP_WUR;
 /* Parses "YYYY-MM-DDTHH:MM:SSZ" strictly into Unix time. */
 int fp_tuf_time_parse(const char *s, int64_t *t, struct fp_err *err) FP_WUR;
 
+/* The specification version fleetpatch writes into metadata. */
+#define FP_TUF_SPEC_VERSION "1.0.31"
+
+/*
+ * Starts the "signed" object of a role: {"_type": role, "spec_version":
+ * FP_TUF_SPEC_VERSION, "version": version, "expires": <expires formatted>}.
+ * The caller adds the role's own fields (keys and roles, meta, targets).
+ * version must be >= 1. Caller owns *out.
+ */
+int fp_tuf_signed_new(enum fp_tuf_role role, int64_t version, int64_t expires, json_t **out,
+                      struct fp_err *err) FP_WUR;
+
+/*
+ * The TUF file info of n bytes, for a targets entry or a meta entry:
+ * {"length": n, "hashes": {"sha256": hex, "sha512": hex}}. Caller owns *out.
+ */
+int fp_tuf_file_info(const void *data, size_t n, json_t **out, struct fp_err *err) FP_WUR;
+
 /*
  * Wraps signed_part into a new metadata document {"signatures":[],"signed":
  * signed_part}. Steals the reference to signed_part (also on failure).
- * Caller owns *md. A "signed" skeleton for a role is
- *   {"_type": role, "spec_version": "1.0.31", "version": V, "expires": T, ...}.
+ * Caller owns *md.
  */
 int fp_tuf_envelope(json_t *signed_part, json_t **md, struct fp_err *err) FP_WUR;
 

@@ -981,6 +981,31 @@ static void delegations_are_accepted_and_ignored(void **state)
 	free(targ);
 }
 
+static void building_helpers(void **state)
+{
+	(void)state;
+	json_t *s, *info;
+	assert_ok(fp_tuf_signed_new(FP_TUF_SNAPSHOT, 7, 0, &s, err));
+	char *c;
+	size_t len;
+	assert_ok(fp_cjson_encode(s, &c, &len, err));
+	assert_string_equal(c, "{\"_type\":\"snapshot\",\"expires\":\"1970-01-01T00:00:00Z\","
+	                       "\"spec_version\":\"1.0.31\",\"version\":7}");
+	free(c);
+	json_decref(s);
+	assert_rejected(fp_tuf_signed_new(FP_TUF_ROOT, 0, 0, &s, err), FP_EINVAL, "version");
+	/* The well-known digests of "abc" (FIPS 180-2, appendix B.1 and C.1). */
+	assert_ok(fp_tuf_file_info("abc", 3, &info, err));
+	assert_int_equal(json_integer_value(json_object_get(info, "length")), 3);
+	json_t *h = json_object_get(info, "hashes");
+	assert_string_equal(json_string_value(json_object_get(h, "sha256")),
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(json_string_value(json_object_get(h, "sha512")),
+	                    "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+	                    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+	json_decref(info);
+}
+
 static void times_round_trip(void **state)
 {
 	(void)state;
@@ -1017,6 +1042,7 @@ int main(void)
 	    cmocka_unit_test(parser_caps_document_size),
 	    cmocka_unit_test(non_canonical_input_verifies_only_over_canonical_form),
 	    cmocka_unit_test(delegations_are_accepted_and_ignored),
+	    cmocka_unit_test(building_helpers),
 	    cmocka_unit_test(times_round_trip),
 	};
 	return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
