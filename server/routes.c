@@ -15,6 +15,14 @@
 		.raw_body = raw, .fn = f, .hits = {0}, .usec_total = 0                             \
 	}
 
+/* A route whose body streams to the handler (struct fp_stream); no buffer cap. */
+#define S(m, p, a, st, f) S_(m, p, a, st, f)
+#define S_(m, p, auth_, role_, st, f)                                                              \
+	{                                                                                          \
+		.method = m, .pattern = p, .auth = auth_, .min_role = role_, .body_max = 0,        \
+		.raw_body = 1, .fn = f, .stream = &st, .hits = {0}, .usec_total = 0                \
+	}
+
 static struct fp_route routes[] = {
     R("GET", "/api/v1/health", PUBLIC, 0, 0, fp_api_health),
     R("GET", "/metrics", PUBLIC, 0, 0, fp_api_metrics),
@@ -70,6 +78,11 @@ static struct fp_route routes[] = {
     R("POST", "/api/v1/device/auth", PUBLIC, 65536, 1, fp_api_device_auth),
     R("GET", "/api/v1/device/checkin", DEVICE, 0, 0, fp_api_device_checkin),
     R("PUT", "/api/v1/device/inventory", DEVICE, 1u << 20, 0, fp_api_device_inventory),
+    S("POST", "/api/v1/artifacts", U(OPERATOR), fp_artifact_upload_stream, fp_api_artifact_upload),
+    R("GET", "/api/v1/artifacts", U(VIEWER), 0, 0, fp_api_artifacts_list),
+    R("GET", "/api/v1/artifacts/{sha256}", U(VIEWER), 0, 0, fp_api_artifact_get),
+    R("GET", "/api/v1/artifacts/{sha256}/content", U(VIEWER), 0, 0, fp_api_artifact_content),
+    R("GET", "/api/v1/device/artifacts/{sha256}", DEVICE, 0, 0, fp_api_device_artifact),
 };
 
 struct fp_route *fp_routes(size_t *n)
