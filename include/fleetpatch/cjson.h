@@ -19,6 +19,11 @@
  * trusted. It does not require its input to be canonical itself (TUF
  * metadata files usually are not); signatures are checked over the canonical
  * form the encoder produces.
+ *
+ * Canonical JSON is for the bytes that are signed, not for files: it writes
+ * control characters in strings raw (securesystemslib does too, e.g. the
+ * newlines of PEM keys), which strict JSON parsers, this loader included,
+ * reject. Store and serve metadata as ordinary JSON.
  */
 #ifndef FLEETPATCH_CJSON_H
 #define FLEETPATCH_CJSON_H

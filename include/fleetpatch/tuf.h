@@ -120,8 +120,11 @@ int fp_tuf_time_parse(const char *s, int64_t *t, struct fp_err *err) FP_WUR;
 int fp_tuf_envelope(json_t *signed_part, json_t **md, struct fp_err *err) FP_WUR;
 
 /*
- * Serializes a metadata document as canonical JSON (the form fleetpatch
- * stores and serves). Caller frees *out with free().
+ * Serializes a metadata document for storing and serving: compact JSON with
+ * sorted keys and standard escapes (as python-tuf writes it). This is not
+ * the canonical form: canonical JSON writes control characters such as the
+ * newlines of PEM keys raw, which JSON parsers reject. Signatures are always
+ * over the canonical form of "signed" (fp_tuf_sign()). Caller frees *out.
  */
 int fp_tuf_serialize(const json_t *md, char **out, size_t *len, struct fp_err *err) FP_WUR;
 
@@ -192,19 +195,24 @@ int fp_tuf_update_root(struct fp_tuf_trusted *t, const void *data, size_t len,
  * signed by the timestamp threshold; version not lower than the trusted
  * timestamp's, and the snapshot version it names not lower either. An equal
  * version returns FP_EEXIST and keeps the trusted timestamp (the caller keeps
- * its stored copy). A new timestamp that has expired at now is rejected with
- * FP_EPERM and not trusted.
+ * its stored copy). A timestamp that verifies but has expired at now returns
+ * FP_EPERM: it is then held for rollback protection of a later timestamp (as
+ * python-tuf does), but no snapshot can be loaded on top of it, and the
+ * caller must not store it.
  */
 int fp_tuf_update_timestamp(struct fp_tuf_trusted *t, const void *data, size_t len, int64_t now,
                             struct fp_err *err) FP_WUR;
 
 /*
- * Snapshot (5.5): length and hashes must match the timestamp's snapshot
- * meta, unless from_local is set (a copy the client verified earlier and
- * stored); signed by the snapshot threshold; no role listed in the trusted
- * snapshot may disappear or have its version decrease; the version must
- * equal the timestamp's snapshot version and the document must not be
- * expired at now.
+ * Snapshot (5.5): the trusted timestamp must not be expired; length and
+ * hashes must match the timestamp's snapshot meta, unless from_local is set
+ * (a copy the client verified earlier and stored); signed by the snapshot
+ * threshold; no role listed in the trusted snapshot may disappear or have its
+ * version decrease. A snapshot that passes these is held (for rollback
+ * protection of the next one) even when it then fails the final checks: its
+ * version must equal the timestamp's snapshot version (FP_ECONFLICT) and it
+ * must not have expired at now (FP_EPERM). Targets load only on a snapshot
+ * that passed all of them.
  */
 int fp_tuf_update_snapshot(struct fp_tuf_trusted *t, const void *data, size_t len, int64_t now,
                            int from_local, struct fp_err *err) FP_WUR;
