@@ -109,6 +109,21 @@ int fp_artifact_get(fp_db *db, const char *sha256, char *sha512, int64_t *length
 /* Answers the artifact's bytes with ETag, If-None-Match (304) and Range (206, 416). */
 void fp_artifact_serve(struct fp_req *r, const char *sha256);
 
+/* api_repo.c: the TUF repository */
+void fp_api_repo_root_put(struct fp_req *r);
+void fp_api_repo_targets_put(struct fp_req *r);
+void fp_api_repo_keys(struct fp_req *r);
+void fp_api_repo_status(struct fp_req *r);
+void fp_api_repo_metadata(struct fp_req *r);
+void fp_api_repo_target_file(struct fp_req *r);
+void fp_api_alerts_list(struct fp_req *r);
+
+/* api_director.c: signed per-device assignments */
+void fp_api_assignment_put(struct fp_req *r);
+void fp_api_assignment_get(struct fp_req *r);
+void fp_api_assignment_delete(struct fp_req *r);
+void fp_api_device_assignment(struct fp_req *r);
+
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);
 void fp_api_device_checkin(struct fp_req *r);

@@ -4,6 +4,7 @@
  * compares the two.
  */
 #include "api.h"
+#include "fleetpatch/tuf.h"
 
 #define U(role)               FP_AUTH_USER, FP_ROLE_##role
 #define PUBLIC                FP_AUTH_NONE, FP_ROLE_NONE
@@ -83,6 +84,17 @@ static struct fp_route routes[] = {
     R("GET", "/api/v1/artifacts/{sha256}", U(VIEWER), 0, 0, fp_api_artifact_get),
     R("GET", "/api/v1/artifacts/{sha256}/content", U(VIEWER), 0, 0, fp_api_artifact_content),
     R("GET", "/api/v1/device/artifacts/{sha256}", DEVICE, 0, 0, fp_api_device_artifact),
+    R("POST", "/api/v1/repo/root", U(ADMIN), FP_TUF_ROOT_MAX, 1, fp_api_repo_root_put),
+    R("POST", "/api/v1/repo/targets", U(APPROVER), FP_TUF_TARGETS_MAX, 1, fp_api_repo_targets_put),
+    R("GET", "/api/v1/repo/keys", PUBLIC, 0, 0, fp_api_repo_keys),
+    R("GET", "/api/v1/repo/status", U(VIEWER), 0, 0, fp_api_repo_status),
+    R("GET", "/api/v1/repo/metadata/{file}", PUBLIC, 0, 0, fp_api_repo_metadata),
+    R("GET", "/api/v1/repo/targets/{file}", PUBLIC, 0, 0, fp_api_repo_target_file),
+    R("GET", "/api/v1/alerts", U(VIEWER), 0, 0, fp_api_alerts_list),
+    R("GET", "/api/v1/devices/{id}/assignment", U(VIEWER), 0, 0, fp_api_assignment_get),
+    R("POST", "/api/v1/devices/{id}/assignment", U(OPERATOR), 16384, 0, fp_api_assignment_put),
+    R("DELETE", "/api/v1/devices/{id}/assignment", U(OPERATOR), 0, 0, fp_api_assignment_delete),
+    R("GET", "/api/v1/device/assignment", DEVICE, 0, 0, fp_api_device_assignment),
 };
 
 struct fp_route *fp_routes(size_t *n)
