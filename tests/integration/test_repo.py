@@ -331,6 +331,24 @@ class RepoTest(unittest.TestCase):
             st = os.stat(os.path.join(self.s.data_dir, "keys", name + ".pem"))
             self.assertEqual(st.st_mode & 0o777, 0o600)
 
+    def test_7_help_and_usage(self):
+        for args in (["key"], ["key", "generate"], ["key", "id"], ["root"], ["root", "init"],
+                     ["root", "rotate"], ["metadata"], ["metadata", "sign"],
+                     ["metadata", "merge"], ["metadata", "verify"], ["metadata", "push"],
+                     ["release"], ["release", "create"], ["release", "publish"], ["artifact"],
+                     ["artifact", "upload"], ["artifact", "list"], ["repo"], ["repo", "keys"],
+                     ["repo", "status"], ["repo", "check"]):
+            p = self.cli(args + ["--help"])
+            self.assertIn(b"usage: fleetpatch", p.stdout, args)
+        for args in (["key", "generate"], ["release", "create", "--new"],
+                     ["metadata", "verify", self.path("targets.json")]):
+            self.assertEqual(self.cli(args, ok=False).returncode, 2, args)
+        # Artifacts through the CLI.
+        p = self.cli(["--json", "artifact", "upload", self.fw_path])
+        self.assertTrue(json.loads(p.stdout)["existed"])
+        self.assertIn(hashlib.sha256(self.fw).hexdigest().encode(),
+                      self.cli(["artifact", "list"]).stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
