@@ -1,12 +1,12 @@
 /*
- * cmd_release.c — `fleetpatch release …` and `fleetpatch artifact …`.
+ * cmd_release.c — `fleetpatch release …`: releases and their artifacts.
  *
  * A release is a TUF target: `release create` hashes the artifact locally
  * (length, sha256, sha512) and writes the next, unsigned version of the
  * targets metadata with the target's custom fields (version, compatible
  * hardware, security counter, install backend). Key holders sign it
  * offline (`metadata sign`), then `release publish` uploads it. The
- * artifact itself is uploaded with `artifact upload`.
+ * artifact itself is uploaded with `release upload`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +28,8 @@ static const char usage[] =
     "                                 --backend B (--targets FILE | --from-server | --new)\n"
     "                                 --out FILE [--expires-days N]\n"
     "       fleetpatch release publish FILE [--json]\n"
+    "       fleetpatch release upload FILE [--json]\n"
+    "       fleetpatch release artifacts [--page N] [--per-page N] [--all] [--json]\n"
     "\n"
     "create   hashes FILE locally and writes the next version of the targets\n"
     "         metadata (from a local targets file, the server's newest one, or a new\n"
@@ -35,14 +37,10 @@ static const char usage[] =
     "         fields: version, hardware (compatible hardware types: device models),\n"
     "         security_counter, backend. --expires-days defaults to 90.\n"
     "publish  uploads a signed targets file; the server checks it against root and\n"
-    "         the uploaded artifacts, then signs snapshot and timestamp.\n";
-
-static const char art_usage[] =
-    "usage: fleetpatch artifact upload FILE [--json]\n"
-    "       fleetpatch artifact list [--page N] [--per-page N] [--all] [--json]\n"
-    "\n"
-    "upload  stores FILE on the server under its sha256 (an identical file is kept\n"
-    "        once) and prints its length and hashes.\n";
+    "         the uploaded artifacts, then signs snapshot and timestamp.\n"
+    "upload   stores an artifact (the file a target names) on the server under its\n"
+    "         sha256 (an identical file is kept once); prints its length and hash.\n"
+    "artifacts  lists the uploaded artifacts.\n";
 
 static void hex(const unsigned char *d, size_t n, char *out)
 {
@@ -264,19 +262,10 @@ static int release_publish(struct cli *c, int argc, char **argv)
 	return cli_push_file(c, argv[optind]);
 }
 
-int cli_cmd_release(struct cli *c, int argc, char **argv)
-{
-	static const struct cli_cmd cmds[] = {
-	    {"create", release_create},
-	    {"publish", release_publish},
-	};
-	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
-}
-
 static int artifact_upload(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
-	if (cli_args(c, argc, argv, opts, art_usage, 1))
+	if (cli_args(c, argc, argv, opts, usage, 1))
 		return c->rc;
 	json_t *out = NULL;
 	int ex = cli_upload(c, "/api/v1/artifacts", argv[optind], ARTIFACT_UPLOAD_MAX, NULL, &out);
@@ -302,16 +291,18 @@ static int artifact_list(struct cli *c, int argc, char **argv)
 	    {"SHA256", "sha256", 0},      {"LENGTH", "length", 0}, {"BY", "created_by", 24},
 	    {"CREATED", "created_at", 0}, {NULL, NULL, 0},
 	};
-	if (cli_args(c, argc, argv, opts, art_usage, 0))
+	if (cli_args(c, argc, argv, opts, usage, 0))
 		return c->rc;
 	return cli_list(c, "/api/v1/artifacts", cols);
 }
 
-int cli_cmd_artifact(struct cli *c, int argc, char **argv)
+int cli_cmd_release(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
+	    {"create", release_create},
+	    {"publish", release_publish},
 	    {"upload", artifact_upload},
-	    {"list", artifact_list},
+	    {"artifacts", artifact_list},
 	};
-	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), art_usage);
+	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

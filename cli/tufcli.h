@@ -39,7 +39,6 @@ int cli_cmd_key(struct cli *c, int argc, char **argv);
 int cli_cmd_metadata(struct cli *c, int argc, char **argv);
 int cli_cmd_root(struct cli *c, int argc, char **argv);
 int cli_cmd_release(struct cli *c, int argc, char **argv);
-int cli_cmd_artifact(struct cli *c, int argc, char **argv);
 int cli_cmd_repo(struct cli *c, int argc, char **argv);
 
 #endif

@@ -335,8 +335,8 @@ class RepoTest(unittest.TestCase):
         for args in (["key"], ["key", "generate"], ["key", "id"], ["root"], ["root", "init"],
                      ["root", "rotate"], ["metadata"], ["metadata", "sign"],
                      ["metadata", "merge"], ["metadata", "verify"], ["metadata", "push"],
-                     ["release"], ["release", "create"], ["release", "publish"], ["artifact"],
-                     ["artifact", "upload"], ["artifact", "list"], ["repo"], ["repo", "keys"],
+                     ["release"], ["release", "create"], ["release", "publish"],
+                     ["release", "upload"], ["release", "artifacts"], ["repo"], ["repo", "keys"],
                      ["repo", "status"], ["repo", "check"]):
             p = self.cli(args + ["--help"])
             self.assertIn(b"usage: fleetpatch", p.stdout, args)
@@ -344,10 +344,10 @@ class RepoTest(unittest.TestCase):
                      ["metadata", "verify", self.path("targets.json")]):
             self.assertEqual(self.cli(args, ok=False).returncode, 2, args)
         # Artifacts through the CLI.
-        p = self.cli(["--json", "artifact", "upload", self.fw_path])
+        p = self.cli(["--json", "release", "upload", self.fw_path])
         self.assertTrue(json.loads(p.stdout)["existed"])
         self.assertIn(hashlib.sha256(self.fw).hexdigest().encode(),
-                      self.cli(["artifact", "list"]).stdout)
+                      self.cli(["release", "artifacts"]).stdout)
 
 
 if __name__ == "__main__":
