@@ -1,0 +1,140 @@
+/*
+ * fetch.c — HTTP GET with byte and time caps through libcurl (see fetch.h).
+ */
+#include "fetch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+struct transfer {
+	size_t max;
+	size_t got;
+	agent_fetch_sink sink;
+	void *ctx;
+	int sink_rc;
+	int too_big;
+	struct fp_err *err;
+};
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nmemb;
+	if (n > t->max - t->got) {
+		t->too_big = 1;
+		return 0;
+	}
+	t->got += n;
+	int rc = t->sink(t->ctx, p, n, t->err);
+	if (rc) {
+		t->sink_rc = rc;
+		return 0;
+	}
+	return n;
+}
+
+int agent_fetch_init(struct fp_err *err)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return fp_err_set(err, FP_EIO, "libcurl could not be initialised");
+	return 0;
+}
+
+void agent_fetch_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_sink sink, void *ctx,
+                struct fp_err *err)
+{
+	struct transfer t = {.max = max_bytes, .sink = sink, .ctx = ctx, .err = err};
+	char curl_err[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	int rc = 0;
+	if (strlen(url) > AGENT_URL_MAX)
+		return fp_err_set(err, FP_EINVAL, "URL longer than %d bytes", AGENT_URL_MAX);
+	CURL *h = curl_easy_init();
+	if (!h)
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)AGENT_FETCH_REDIRECTS_MAX);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)AGENT_FETCH_CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "fleetpatch-agent/" FLEETPATCH_VERSION);
+	CURLcode cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (t.sink_rc)
+		rc = t.sink_rc;
+	else if (t.too_big || cc == CURLE_FILESIZE_EXCEEDED)
+		rc = fp_err_set(err, FP_ETOOBIG, "%s: response is larger than the cap of %zu bytes",
+		                url, max_bytes);
+	else if (cc == CURLE_HTTP_RETURNED_ERROR && (status == 404 || status == 403))
+		rc = fp_err_set(err, FP_ENOTFOUND, "%s: HTTP %ld", url, status);
+	else if (cc == CURLE_HTTP_RETURNED_ERROR)
+		rc = fp_err_set(err, FP_EIO, "%s: HTTP %ld", url, status);
+	else if (cc != CURLE_OK)
+		rc = fp_err_set(err, FP_EIO, "%s: %s", url,
+		                curl_err[0] ? curl_err : curl_easy_strerror(cc));
+	else if (status != 200)
+		rc = fp_err_set(err, FP_EIO, "%s: HTTP %ld instead of 200", url, status);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+struct membuf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+static int mem_sink(void *ctx, const void *data, size_t n, struct fp_err *err)
+{
+	struct membuf *m = ctx;
+	if (m->len + n + 1 > m->cap) {
+		size_t ncap = m->cap ? m->cap : 4096;
+		while (ncap < m->len + n + 1)
+			ncap *= 2;
+		char *np = realloc(m->p, ncap);
+		if (!np)
+			return fp_err_set(err, FP_ENOMEM, "out of memory");
+		m->p = np;
+		m->cap = ncap;
+	}
+	memcpy(m->p + m->len, data, n);
+	m->len += n;
+	m->p[m->len] = '\0';
+	return 0;
+}
+
+int agent_fetch_mem(const char *url, size_t max_bytes, long timeout_s, char **buf, size_t *len,
+                    struct fp_err *err)
+{
+	struct membuf m = {0};
+	*buf = NULL;
+	*len = 0;
+	int rc = agent_fetch(url, max_bytes, timeout_s, mem_sink, &m, err);
+	if (rc == 0 && !m.p) {
+		m.p = calloc(1, 1);
+		if (!m.p)
+			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
+	if (rc) {
+		free(m.p);
+		return rc;
+	}
+	*buf = m.p;
+	*len = m.len;
+	return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * fetch.h — HTTP GET for the agent, with a byte cap and a time cap on every transfer.
+ *
+ * The agent downloads from mirrors it does not trust, so every transfer has
+ * a hard byte cap (the signed length, or a role's default cap) and a time
+ * cap, redirects are limited to http and https, and a response over its cap
+ * is cut off as soon as the cap is crossed instead of being read to the end.
+ */
+#ifndef FLEETPATCH_AGENT_FETCH_H
+#define FLEETPATCH_AGENT_FETCH_H
+
+#include <stddef.h>
+
+#include "fleetpatch/err.h"
+
+#define AGENT_FETCH_CONNECT_TIMEOUT 15  /* seconds to connect */
+#define AGENT_FETCH_META_TIMEOUT    60  /* seconds for one metadata file */
+#define AGENT_FETCH_TARGET_TIMEOUT  900 /* seconds for one target */
+#define AGENT_FETCH_REDIRECTS_MAX   5
+#define AGENT_URL_MAX               4096 /* bytes of a URL */
+
+/* Receives the body in chunks; a non-zero return stops the transfer with that code. */
+typedef int (*agent_fetch_sink)(void *ctx, const void *data, size_t n, struct fp_err *err);
+
+/* Sets up libcurl once per process; 0 or FP_EIO. */
+int agent_fetch_init(struct fp_err *err) FP_WUR;
+void agent_fetch_cleanup(void);
+
+/*
+ * GETs url and feeds the body of a 200 response to sink. Returns 0 on
+ * success; FP_ENOTFOUND for 403 and 404 (the "not there" answers of TUF
+ * mirrors); FP_ETOOBIG when the body exceeds max_bytes (checked on
+ * Content-Length and on every chunk); FP_EIO for other statuses, transport
+ * errors and timeouts; or the sink's code.
+ */
+int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_sink sink, void *ctx,
+                struct fp_err *err) FP_WUR;
+
+/* The same into memory: *buf (caller frees) gets *len bytes and a NUL. */
+int agent_fetch_mem(const char *url, size_t max_bytes, long timeout_s, char **buf, size_t *len,
+                    struct fp_err *err) FP_WUR;
+
+#endif

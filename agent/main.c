@@ -1,0 +1,44 @@
+/*
+ * main.c — `fleetpatch-agent`, the device agent: dispatches subcommands.
+ *
+ * Only `tuf` (a plain TUF client for the tuf-conformance protocol) exists so
+ * far; the agent daemon comes with a later issue.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "fetch.h"
+
+static const char usage[] =
+    "usage: fleetpatch-agent COMMAND ...\n"
+    "\n"
+    "The fleetpatch device agent.\n"
+    "\n"
+    "Commands:\n"
+    "  tuf ...     a plain TUF 1.0 client: init, refresh, download (see 'tuf --help')\n"
+    "  version     print the agent's version\n";
+
+int main(int argc, char **argv)
+{
+	struct fp_err err = {0};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "version") == 0) {
+		printf("fleetpatch-agent %s\n", FLEETPATCH_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "tuf") != 0) {
+		fprintf(stderr, "fleetpatch-agent: unknown command \"%s\"\n\n%s", argv[1], usage);
+		return 1;
+	}
+	if (agent_fetch_init(&err) != 0) {
+		fprintf(stderr, "fleetpatch-agent: %s\n", err.msg);
+		return 1;
+	}
+	int rc = agent_tuf_main(argc - 1, argv + 1);
+	agent_fetch_cleanup();
+	return rc;
+}
