@@ -161,6 +161,26 @@ class RepoTest(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         self.assertIn("threshold", r.json()["error"]["message"])
 
+    def test_1b_agent_tuf_client(self):
+        """The device agent's plain TUF client against the server's layout."""
+        agent = os.path.join(BUILD, "fleetpatch-agent")
+        if not os.path.exists(agent):
+            self.skipTest("no fleetpatch-agent in this build")
+        md, tg = self.path("agent-md"), self.path("agent-targets")
+        os.makedirs(tg)
+        base = self.s.url + "/api/v1/repo"
+        run = lambda a: subprocess.run([agent, "tuf", "--metadata-dir", md] + a,
+                                       capture_output=True, timeout=TIMEOUT)
+        os.makedirs(md)
+        p = run(["init", self.path("root.json")])
+        self.assertEqual(p.returncode, 0, p)
+        p = run(["--metadata-url", base + "/metadata", "--target-name", "fw-1.0.bin",
+                 "--target-base-url", base + "/targets/", "--target-dir", tg, "download"])
+        self.assertEqual(p.returncode, 0, p)
+        files = os.listdir(tg)
+        self.assertEqual(len(files), 1, files)
+        self.assertEqual(rd(os.path.join(tg, files[0])), self.fw)
+
     def test_2_refusals_store_nothing(self):
         before = self.status()["roles"]
         # Signatures by the wrong role (a root key) do not count for targets.
