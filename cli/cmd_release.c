@@ -30,6 +30,9 @@ static const char usage[] =
     "       fleetpatch release publish FILE [--json]\n"
     "       fleetpatch release upload FILE [--json]\n"
     "       fleetpatch release artifacts [--page N] [--per-page N] [--all] [--json]\n"
+    "       fleetpatch release assign DEVICE_ID --target NAME [--deadline T] [--json]\n"
+    "       fleetpatch release assignment DEVICE_ID [--json]\n"
+    "       fleetpatch release unassign DEVICE_ID [--json]\n"
     "\n"
     "create   hashes FILE locally and writes the next version of the targets\n"
     "         metadata (from a local targets file, the server's newest one, or a new\n"
@@ -40,7 +43,10 @@ static const char usage[] =
     "         the uploaded artifacts, then signs snapshot and timestamp.\n"
     "upload   stores an artifact (the file a target names) on the server under its\n"
     "         sha256 (an identical file is kept once); prints its length and hash.\n"
-    "artifacts  lists the uploaded artifacts.\n";
+    "artifacts  lists the uploaded artifacts.\n"
+    "assign   has the director assign a published target to a device (its model\n"
+    "         must be one of the target's hardware types); T is YYYY-MM-DDTHH:MM:SSZ.\n"
+    "assignment, unassign  show or clear a device's assignment.\n";
 
 static void hex(const unsigned char *d, size_t n, char *out)
 {
@@ -296,13 +302,80 @@ static int artifact_list(struct cli *c, int argc, char **argv)
 	return cli_list(c, "/api/v1/artifacts", cols);
 }
 
+static int assignment_path(struct cli *c, const char *id, struct cli_url *u)
+{
+	long v;
+	if (cli_parse_long(id, 1, 999999999999999999L, &v)) {
+		c->rc = cli_usage_error(usage, "'%s' is not a device id", id);
+		return -1;
+	}
+	cli_url_init(u, "/api/v1/devices/");
+	cli_url_seg(u, id);
+	cli_url_add(u, "/assignment");
+	return 0;
+}
+
+static int assign(struct cli *c, int argc, char **argv)
+{
+	enum { O_TARGET = CLI_OPT_FIRST_OWN, O_DEADLINE };
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {"target", required_argument, NULL, O_TARGET},
+	    {"deadline", required_argument, NULL, O_DEADLINE},
+	    CLI_OPTS_END,
+	};
+	const char *target = NULL, *deadline = NULL;
+	int o;
+	while ((o = cli_opt(c, argc, argv, opts, usage)) != -1) {
+		switch (o) {
+		case CLI_STOP: return c->rc;
+		case O_TARGET: target = optarg; break;
+		case O_DEADLINE: deadline = optarg; break;
+		}
+	}
+	if (cli_operands(c, argc, argv, 1, usage))
+		return c->rc;
+	if (!target)
+		return cli_usage_error(usage, "--target NAME is required");
+	struct cli_url u;
+	if (assignment_path(c, argv[optind], &u))
+		return c->rc;
+	json_t *body = json_pack("{s:s}", "target", target);
+	if (deadline)
+		json_object_set_new(body, "deadline", json_string(deadline));
+	int ex = cli_show(c, "POST", u.s, body);
+	json_decref(body);
+	return ex;
+}
+
+static int assignment_simple(struct cli *c, int argc, char **argv, const char *method)
+{
+	static const struct option opts[] = {CLI_COMMON_OPTS, CLI_OPTS_END};
+	if (cli_args(c, argc, argv, opts, usage, 1))
+		return c->rc;
+	struct cli_url u;
+	if (assignment_path(c, argv[optind], &u))
+		return c->rc;
+	return cli_show(c, method, u.s, NULL);
+}
+
+static int assignment_show(struct cli *c, int argc, char **argv)
+{
+	return assignment_simple(c, argc, argv, "GET");
+}
+
+static int unassign(struct cli *c, int argc, char **argv)
+{
+	return assignment_simple(c, argc, argv, "DELETE");
+}
+
 int cli_cmd_release(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-	    {"create", release_create},
-	    {"publish", release_publish},
-	    {"upload", artifact_upload},
-	    {"artifacts", artifact_list},
+	    {"create", release_create},  {"publish", release_publish},
+	    {"upload", artifact_upload}, {"artifacts", artifact_list},
+	    {"assign", assign},          {"assignment", assignment_show},
+	    {"unassign", unassign},
 	};
 	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

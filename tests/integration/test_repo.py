@@ -299,10 +299,11 @@ class RepoTest(unittest.TestCase):
         self.assertEqual(md["signatures"][0]["keyid"], dkey["keyid"])
         self.verify_ed25519(dkey["public_key_pem"], canonical(sg), md["signatures"][0]["sig"])
         # Versions increase with every change.
-        self.assertEqual(self.s.request("POST", path, {"target": "fw-1.0.bin"},
-                                        token=self.t).json()["version"], 2)
-        r = self.s.request("DELETE", path, token=self.t)
-        self.assertEqual(r.json()["version"], 3)
+        p = self.cli(["--json", "release", "assign", str(dev), "--target", "fw-1.0.bin"])
+        self.assertEqual(json.loads(p.stdout)["version"], 2)
+        self.assertIn(b"fw-1.0.bin", self.cli(["release", "assignment", str(dev)]).stdout)
+        p = self.cli(["--json", "release", "unassign", str(dev)])
+        self.assertEqual(json.loads(p.stdout)["version"], 3)
         sg = self.s.request("GET", "/api/v1/device/assignment", token=tok).json()["signed"]
         self.assertEqual((sg["version"], sg["target"]), (3, None))
         self.assertEqual(self.s.request("GET", path, token=self.t).status, 404)
@@ -356,7 +357,8 @@ class RepoTest(unittest.TestCase):
                      ["root", "rotate"], ["metadata"], ["metadata", "sign"],
                      ["metadata", "merge"], ["metadata", "verify"], ["metadata", "push"],
                      ["release"], ["release", "create"], ["release", "publish"],
-                     ["release", "upload"], ["release", "artifacts"], ["repo"], ["repo", "keys"],
+                     ["release", "upload"], ["release", "artifacts"], ["release", "assign"],
+                     ["release", "assignment"], ["release", "unassign"], ["repo"], ["repo", "keys"],
                      ["repo", "status"], ["repo", "check"]):
             p = self.cli(args + ["--help"])
             self.assertIn(b"usage: fleetpatch", p.stdout, args)
