@@ -297,6 +297,8 @@ class RepoTest(unittest.TestCase):
         self.assertEqual(sg["target"]["length"], len(self.fw))
         self.assertEqual(sg["target"]["custom"]["hardware"], ["sim-1", "sim-2"])
         self.assertEqual(md["signatures"][0]["keyid"], dkey["keyid"])
+        c = self.s.request("GET", "/api/v1/device/checkin", token=tok).json()
+        self.assertEqual(c["assignment"], {"version": 1, "url": "/api/v1/device/assignment"})
         self.verify_ed25519(dkey["public_key_pem"], canonical(sg), md["signatures"][0]["sig"])
         # Versions increase with every change.
         p = self.cli(["--json", "release", "assign", str(dev), "--target", "fw-1.0.bin"])
