@@ -106,6 +106,8 @@ int fp_artifact_path(const struct fp_server *s, const char *sha256, char *out, s
 /* The stored sha512 (129 bytes, may be NULL) and length of an artifact; FP_ENOTFOUND. */
 int fp_artifact_get(fp_db *db, const char *sha256, char *sha512, int64_t *length,
                     struct fp_err *err) FP_WUR;
+/* Removes temporary files of uploads that a stop or crash interrupted (at start). */
+int fp_artifacts_recover(const struct fp_server *s);
 /* Answers the artifact's bytes with ETag, If-None-Match (304) and Range (206, 416). */
 void fp_artifact_serve(struct fp_req *r, const char *sha256);
 

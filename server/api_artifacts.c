@@ -9,6 +9,7 @@
  * upload finds the stored file and changes nothing. Downloads are served
  * from the file with libmicrohttpd's file-descriptor responses.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -50,6 +51,26 @@ int fp_sha256_hex_valid(const char *s)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
 			return 0;
 	return 1;
+}
+
+int fp_artifacts_recover(const struct fp_server *s)
+{
+	char dir[ARTIFACT_PATH_MAX], path[ARTIFACT_PATH_MAX + 300];
+	snprintf(dir, sizeof(dir), "%s/artifacts/tmp", s->cfg.data_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, "upload-", 7) == 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			n += unlink(path) == 0;
+		}
+	closedir(d);
+	if (n)
+		fp_log(FP_LOG_INFO, "removed uploads a stop interrupted", "files=%d", n);
+	return 0;
 }
 
 static void up_fail(struct upload *u, int status, const char *code, const char *msg)

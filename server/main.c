@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fleetpatch/oui.h"
+#include "api.h"
 #include "jobs.h"
 #include "vuln.h"
 #include "log.h"
@@ -182,8 +183,9 @@ int main(int argc, char **argv)
 		       fp_migrate_latest());
 	pthread_mutex_init(&s->jobs_mu, NULL);
 	s->started_at = fp_now_s();
-	if (fp_server_secret(s, &err) || fp_repo_open(s, &err) || fp_bootstrap_admin(s, &err) ||
-	    fp_jobs_recover(s, &err) || fp_vuln_backfill(s, &err) || load_oui(s))
+	if (fp_server_secret(s, &err) || fp_repo_open(s, &err) || fp_artifacts_recover(s) ||
+	    fp_bootstrap_admin(s, &err) || fp_jobs_recover(s, &err) || fp_vuln_backfill(s, &err) ||
+	    load_oui(s))
 		goto fail;
 	if (s->cfg.demo && fp_demo_seed(s, &err))
 		goto fail;

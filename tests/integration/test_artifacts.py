@@ -172,6 +172,15 @@ class ArtifactsTest(unittest.TestCase):
         self.assertEqual(self.get_bytes(dpath, {}, self.t)[0], 401)
         self.assertEqual(self.get_bytes(path, {}, tok)[0], 401)
 
+    def test_interrupted_uploads_are_removed_at_start(self):
+        d = tempfile.mkdtemp(dir=self.tmp.name)
+        os.makedirs(os.path.join(d, "artifacts", "tmp"))
+        left = os.path.join(d, "artifacts", "tmp", "upload-AbC123")
+        with open(left, "wb") as f:
+            f.write(b"half an upload")
+        with Server(data_dir=d):
+            self.assertFalse(os.path.exists(left))
+
     def get_bytes(self, path, headers, token=None):
         c = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=TIMEOUT)
         try:
