@@ -266,6 +266,7 @@ class RepoTest(unittest.TestCase):
         roles = {a["role"] for a in alerts["items"]}
         if self.status()["roles"]["root"]["version"] == 1:
             self.assertIn("root", roles)
+            self.assertIn("alert: TUF role close to expiry\" role=root", self.s.read_log())
         self.assertNotIn("targets", roles)
         self.assertNotIn("timestamp", roles)
         metrics = self.s.request("GET", "/metrics").body
