@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "http.h"
+#include "tufcli.h"
 
 static const char usage[] =
     "usage: fleetpatch [--server URL] [--json] [--cacert FILE] [--help] COMMAND ...\n"
@@ -26,6 +27,11 @@ static const char usage[] =
     "  audit ...               list, export and verify the audit log\n"
     "  feeds ...               import NVD, KEV and EPSS feeds; show what they hold\n"
     "  vuln ...                findings, CVEs, assessments, VEX, model CPE mapping\n"
+    "  key ...                 generate offline signing keys (encrypted), show key ids\n"
+    "  root ...                write a new or rotated root metadata version to sign\n"
+    "  metadata ...            sign, merge, verify and push TUF metadata files\n"
+    "  release ...             upload artifacts, create a release (targets version), publish it\n"
+    "  repo ...                the server's repository: keys, status, a full client check\n"
     "  version                 print the CLI's version\n"
     "\n"
     "Options (accepted before or after the command):\n"
@@ -68,10 +74,12 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd commands[] = {
-    {"login", cli_cmd_login},   {"logout", cli_cmd_logout}, {"whoami", cli_cmd_whoami},
-    {"device", cli_cmd_device}, {"group", cli_cmd_group},   {"import", cli_cmd_import},
-    {"user", cli_cmd_user},     {"token", cli_cmd_token},   {"audit", cli_cmd_audit},
-    {"feeds", cli_cmd_feeds},   {"vuln", cli_cmd_vuln},     {"version", cmd_version},
+    {"login", cli_cmd_login},     {"logout", cli_cmd_logout}, {"whoami", cli_cmd_whoami},
+    {"device", cli_cmd_device},   {"group", cli_cmd_group},   {"import", cli_cmd_import},
+    {"user", cli_cmd_user},       {"token", cli_cmd_token},   {"audit", cli_cmd_audit},
+    {"feeds", cli_cmd_feeds},     {"vuln", cli_cmd_vuln},     {"version", cmd_version},
+    {"key", cli_cmd_key},         {"root", cli_cmd_root},     {"metadata", cli_cmd_metadata},
+    {"release", cli_cmd_release}, {"repo", cli_cmd_repo},
 };
 
 int main(int argc, char **argv)

@@ -92,6 +92,40 @@ void fp_api_sbom_put(struct fp_req *r);
 void fp_api_sboms_list(struct fp_req *r);
 void fp_api_device_exposures(struct fp_req *r);
 
+/* api_artifacts.c: content-addressed artifacts */
+extern const struct fp_stream fp_artifact_upload_stream;
+void fp_api_artifact_upload(struct fp_req *r);
+void fp_api_artifacts_list(struct fp_req *r);
+void fp_api_artifact_get(struct fp_req *r);
+void fp_api_artifact_content(struct fp_req *r);
+void fp_api_device_artifact(struct fp_req *r);
+/* 1 when s is 64 lowercase hex digits. */
+int fp_sha256_hex_valid(const char *s);
+/* <data_dir>/artifacts/<sha256>; FP_ETOOBIG when it does not fit. */
+int fp_artifact_path(const struct fp_server *s, const char *sha256, char *out, size_t outsz);
+/* The stored sha512 (129 bytes, may be NULL) and length of an artifact; FP_ENOTFOUND. */
+int fp_artifact_get(fp_db *db, const char *sha256, char *sha512, int64_t *length,
+                    struct fp_err *err) FP_WUR;
+/* Removes temporary files of uploads that a stop or crash interrupted (at start). */
+int fp_artifacts_recover(const struct fp_server *s);
+/* Answers the artifact's bytes with ETag, If-None-Match (304) and Range (206, 416). */
+void fp_artifact_serve(struct fp_req *r, const char *sha256);
+
+/* api_repo.c: the TUF repository */
+void fp_api_repo_root_put(struct fp_req *r);
+void fp_api_repo_targets_put(struct fp_req *r);
+void fp_api_repo_keys(struct fp_req *r);
+void fp_api_repo_status(struct fp_req *r);
+void fp_api_repo_metadata(struct fp_req *r);
+void fp_api_repo_target_file(struct fp_req *r);
+void fp_api_alerts_list(struct fp_req *r);
+
+/* api_director.c: signed per-device assignments */
+void fp_api_assignment_put(struct fp_req *r);
+void fp_api_assignment_get(struct fp_req *r);
+void fp_api_assignment_delete(struct fp_req *r);
+void fp_api_device_assignment(struct fp_req *r);
+
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);
 void fp_api_device_checkin(struct fp_req *r);

@@ -261,9 +261,17 @@ void fp_api_device_checkin(struct fp_req *r)
 			fp_log(FP_LOG_WARN, "cannot record check-in", "device_id=%" PRId64,
 			       r->who.id);
 	}
+	/* Where the director has work, the device fetches the signed document. */
+	int64_t version = 0;
+	json_t *assignment = json_null();
+	if (fp_db_run(r->db, NULL, &version,
+	              "SELECT version FROM device_assignments WHERE device_id = ?", "i",
+	              r->who.id) == 0)
+		assignment = json_pack("{s:I,s:s}", "version", (json_int_t)version, "url",
+		                       "/api/v1/device/assignment");
 	fp_reply(r, 200,
-	         json_pack("{s:I,s:n}", "poll_interval_s", (json_int_t)r->srv->cfg.poll_interval_s,
-	                   "assignment"));
+	         json_pack("{s:I,s:o}", "poll_interval_s", (json_int_t)r->srv->cfg.poll_interval_s,
+	                   "assignment", assignment));
 }
 
 void fp_api_device_inventory(struct fp_req *r)

@@ -28,6 +28,12 @@ void fp_config_defaults(struct fp_config *c)
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	fp_risk_weights_default(&c->risk);
 	c->feed_interval_s = 86400;
+	c->artifact_max_bytes = FP_ARTIFACT_MAX_DEFAULT;
+	c->tuf_timestamp_expiry_s = 86400;
+	c->tuf_snapshot_expiry_s = 7L * 86400;
+	c->tuf_resign_check_s = 60;
+	c->tuf_alert_before_s = 14L * 86400;
+	c->director_expiry_s = 86400;
 }
 
 /* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
@@ -106,6 +112,12 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"poll_interval_seconds", &c->poll_interval_s, 5, 7 * 86400},
 	    {"max_body_bytes", &c->max_body_bytes, 1024, 64L << 20},
 	    {"feed_interval_seconds", &c->feed_interval_s, 5, 30L * 86400},
+	    {"artifact_max_bytes", &c->artifact_max_bytes, 1, 1L << 40},
+	    {"tuf_timestamp_expiry_seconds", &c->tuf_timestamp_expiry_s, 2, 366L * 86400},
+	    {"tuf_snapshot_expiry_seconds", &c->tuf_snapshot_expiry_s, 2, 366L * 86400},
+	    {"tuf_resign_check_seconds", &c->tuf_resign_check_s, 1, 86400},
+	    {"tuf_alert_before_seconds", &c->tuf_alert_before_s, 0, 366L * 86400},
+	    {"director_expiry_seconds", &c->director_expiry_s, 60, 366L * 86400},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)

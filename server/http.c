@@ -12,13 +12,23 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fleetpatch/device.h"
 #include "log.h"
 #include "server.h"
 
+static void drop_fd(struct fp_req *r)
+{
+	if (r->resp_kind == FP_RESP_FD && r->resp_fd >= 0)
+		close(r->resp_fd);
+	r->resp_fd = -1;
+	r->resp_kind = FP_RESP_JSON;
+}
+
 void fp_reply(struct fp_req *r, int status, json_t *body)
 {
+	drop_fd(r);
 	json_decref(r->out);
 	free(r->raw);
 	r->raw = NULL;
@@ -26,8 +36,35 @@ void fp_reply(struct fp_req *r, int status, json_t *body)
 	r->out = body;
 }
 
+void fp_reply_fd(struct fp_req *r, int status, const char *ctype, int fd, uint64_t off,
+                 uint64_t len)
+{
+	fp_reply(r, status, NULL);
+	r->resp_kind = FP_RESP_FD;
+	r->resp_fd = fd;
+	r->resp_off = off;
+	r->resp_len = len;
+	r->content_type = ctype;
+}
+
+void fp_reply_empty(struct fp_req *r, int status)
+{
+	fp_reply(r, status, NULL);
+	r->resp_kind = FP_RESP_EMPTY;
+}
+
+void fp_reply_header(struct fp_req *r, const char *name, const char *value)
+{
+	size_t used = strlen(r->more_headers);
+	int n = snprintf(r->more_headers + used, sizeof(r->more_headers) - used, "%s: %s\n", name,
+	                 value);
+	if (n < 0 || (size_t)n >= sizeof(r->more_headers) - used)
+		r->more_headers[used] = '\0';
+}
+
 void fp_reply_raw(struct fp_req *r, int status, const char *ctype, char *data, size_t len)
 {
+	drop_fd(r);
 	json_decref(r->out);
 	r->out = NULL;
 	free(r->raw);
@@ -333,7 +370,15 @@ static void count(struct fp_req *r)
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct fp_req *r)
 {
 	struct MHD_Response *resp;
-	if (r->raw) {
+	if (r->resp_kind == FP_RESP_FD) {
+		resp =
+		    MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd, r->resp_off);
+		if (resp)
+			r->resp_fd = -1; /* the response closes it */
+	} else if (r->resp_kind == FP_RESP_EMPTY) {
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		r->content_type = NULL;
+	} else if (r->raw) {
 		resp = MHD_create_response_from_buffer(r->raw_len, r->raw, MHD_RESPMEM_MUST_FREE);
 		r->raw = NULL;
 	} else {
@@ -359,8 +404,18 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct fp_req *r)
 	}
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", r->content_type);
+	if (r->content_type)
+		MHD_add_response_header(resp, "Content-Type", r->content_type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (char *line = r->more_headers; *line;) {
+		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
+		if (!nl || !colon || colon > nl)
+			break;
+		*nl = '\0';
+		*colon = '\0';
+		MHD_add_response_header(resp, line, colon + 2);
+		line = nl + 1;
+	}
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->extra_header[0]) {
 		char name[64];
@@ -417,6 +472,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->path = url;
 		r->t_start_us = fp_now_us();
+		r->resp_fd = -1;
 		client_addr(conn, r->client);
 		if (strlen(url) > 1024) {
 			fp_reply_error(r, 414, "too_large",
@@ -426,6 +482,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		route_request(r);
 		if (!r->route)
 			return send_reply(conn, r);
+		if (r->route->stream) {
+			/* Authenticate before accepting a byte of a streamed body. */
+			r->db = fp_db_pool_get(s->pool);
+			authenticate(r);
+			if (!r->status)
+				r->route->stream->begin(r);
+			fp_db_pool_put(s->pool, r->db);
+			r->db = NULL;
+			if (r->status)
+				return send_reply(conn, r);
+			return MHD_YES;
+		}
 		r->body_cap =
 		    r->route->body_max ? r->route->body_max : (size_t)s->cfg.max_body_bytes;
 		const char *cl =
@@ -442,6 +510,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
+		if (r->route->stream) {
+			r->route->stream->data(r, upload, n);
+			return MHD_YES;
+		}
 		if (r->too_big)
 			return MHD_YES;
 		if (r->body_len + n > r->body_cap) {
@@ -466,8 +538,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_reply(conn, r);
 	}
 	r->db = fp_db_pool_get(s->pool);
-	authenticate(r);
-	if (!r->status)
+	if (!r->route->stream)
+		authenticate(r);
+	if (!r->status && !r->route->stream)
 		parse_json_body(r);
 	if (!r->status)
 		r->route->fn(r);
@@ -485,6 +558,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct fp_req *r = *con_cls;
 	if (!r)
 		return;
+	if (r->route && r->route->stream && r->stream_ctx)
+		r->route->stream->cleanup(r);
+	drop_fd(r);
 	for (int i = 0; i < r->nparams; i++)
 		free(r->params[i]);
 	free(r->body);

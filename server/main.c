@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "fleetpatch/oui.h"
+#include "api.h"
 #include "jobs.h"
 #include "vuln.h"
 #include "log.h"
+#include "repo.h"
 #include "migrate.h"
 #include "server.h"
 
@@ -181,8 +183,9 @@ int main(int argc, char **argv)
 		       fp_migrate_latest());
 	pthread_mutex_init(&s->jobs_mu, NULL);
 	s->started_at = fp_now_s();
-	if (fp_server_secret(s, &err) || fp_bootstrap_admin(s, &err) || fp_jobs_recover(s, &err) ||
-	    fp_vuln_backfill(s, &err) || load_oui(s))
+	if (fp_server_secret(s, &err) || fp_repo_open(s, &err) || fp_artifacts_recover(s) ||
+	    fp_bootstrap_admin(s, &err) || fp_jobs_recover(s, &err) || fp_vuln_backfill(s, &err) ||
+	    load_oui(s))
 		goto fail;
 	if (s->cfg.demo && fp_demo_seed(s, &err))
 		goto fail;
@@ -195,7 +198,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err))
+	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err) || fp_repo_start(s, &err))
 		goto fail;
 	int tls = s->cfg.tls_cert[0] != '\0';
 	fp_log(FP_LOG_INFO, "listening", "url=%s://%s%s%s:%d data_dir=%s schema=%d",
@@ -217,7 +220,9 @@ int main(int argc, char **argv)
 	atomic_store(&s->stopping, 1);
 	fp_http_stop(s);
 	fp_feeds_fetch_stop(s);
+	fp_repo_stop(s);
 	fp_jobs_shutdown(s);
+	fp_repo_close(s);
 	fp_db_pool_close(s->pool);
 	fp_oui_free(s->oui);
 	fp_log(FP_LOG_INFO, "stopped", "%s", "");
@@ -227,6 +232,8 @@ fail:
 	fprintf(stderr, "fleetpatchd: %s\n", err.msg);
 	if (s->mhd)
 		fp_http_stop(s);
+	fp_repo_stop(s);
+	fp_repo_close(s);
 	fp_db_pool_close(s->pool);
 	fp_oui_free(s->oui);
 	return 1;

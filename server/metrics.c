@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "repo.h"
 #include "server.h"
 
 struct out {
@@ -121,6 +122,10 @@ char *fp_metrics_render(struct fp_server *s, fp_db *db, size_t *len)
 		    "# TYPE fleetpatch_users gauge\n"
 		    "fleetpatch_users %lld\n",
 		    (long long)users);
+	char *repo = fp_repo_metrics(s, db);
+	if (repo)
+		put(&o, "%s", repo);
+	free(repo);
 	if (o.failed) {
 		free(o.buf);
 		return NULL;

@@ -167,6 +167,28 @@ static const char *const migrations[] = {
     " created_by TEXT NOT NULL,"
     " created_at TEXT NOT NULL);",
 
+    /* 3: artifacts, the TUF repository's metadata, director assignments. */
+    "CREATE TABLE artifacts ("
+    " sha256 TEXT PRIMARY KEY,"
+    " sha512 TEXT NOT NULL,"
+    " length INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE tuf_metadata ("
+    " role TEXT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " body TEXT NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " PRIMARY KEY (role, version));"
+    "CREATE TABLE device_assignments ("
+    " device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    " target TEXT,"
+    " deadline TEXT,"
+    " version INTEGER NOT NULL,"
+    " nonce TEXT NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

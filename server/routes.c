@@ -4,6 +4,7 @@
  * compares the two.
  */
 #include "api.h"
+#include "fleetpatch/tuf.h"
 
 #define U(role)               FP_AUTH_USER, FP_ROLE_##role
 #define PUBLIC                FP_AUTH_NONE, FP_ROLE_NONE
@@ -13,6 +14,14 @@
 	{                                                                                          \
 		.method = m, .pattern = p, .auth = auth_, .min_role = role_, .body_max = b,        \
 		.raw_body = raw, .fn = f, .hits = {0}, .usec_total = 0                             \
+	}
+
+/* A route whose body streams to the handler (struct fp_stream); no buffer cap. */
+#define S(m, p, a, st, f) S_(m, p, a, st, f)
+#define S_(m, p, auth_, role_, st, f)                                                              \
+	{                                                                                          \
+		.method = m, .pattern = p, .auth = auth_, .min_role = role_, .body_max = 0,        \
+		.raw_body = 1, .fn = f, .stream = &st, .hits = {0}, .usec_total = 0                \
 	}
 
 static struct fp_route routes[] = {
@@ -70,6 +79,22 @@ static struct fp_route routes[] = {
     R("POST", "/api/v1/device/auth", PUBLIC, 65536, 1, fp_api_device_auth),
     R("GET", "/api/v1/device/checkin", DEVICE, 0, 0, fp_api_device_checkin),
     R("PUT", "/api/v1/device/inventory", DEVICE, 1u << 20, 0, fp_api_device_inventory),
+    S("POST", "/api/v1/artifacts", U(OPERATOR), fp_artifact_upload_stream, fp_api_artifact_upload),
+    R("GET", "/api/v1/artifacts", U(VIEWER), 0, 0, fp_api_artifacts_list),
+    R("GET", "/api/v1/artifacts/{sha256}", U(VIEWER), 0, 0, fp_api_artifact_get),
+    R("GET", "/api/v1/artifacts/{sha256}/content", U(VIEWER), 0, 0, fp_api_artifact_content),
+    R("GET", "/api/v1/device/artifacts/{sha256}", DEVICE, 0, 0, fp_api_device_artifact),
+    R("POST", "/api/v1/repo/root", U(ADMIN), FP_TUF_ROOT_MAX, 1, fp_api_repo_root_put),
+    R("POST", "/api/v1/repo/targets", U(APPROVER), FP_TUF_TARGETS_MAX, 1, fp_api_repo_targets_put),
+    R("GET", "/api/v1/repo/keys", PUBLIC, 0, 0, fp_api_repo_keys),
+    R("GET", "/api/v1/repo/status", U(VIEWER), 0, 0, fp_api_repo_status),
+    R("GET", "/api/v1/repo/metadata/{file}", PUBLIC, 0, 0, fp_api_repo_metadata),
+    R("GET", "/api/v1/repo/targets/{file}", PUBLIC, 0, 0, fp_api_repo_target_file),
+    R("GET", "/api/v1/alerts", U(VIEWER), 0, 0, fp_api_alerts_list),
+    R("GET", "/api/v1/devices/{id}/assignment", U(VIEWER), 0, 0, fp_api_assignment_get),
+    R("POST", "/api/v1/devices/{id}/assignment", U(OPERATOR), 16384, 0, fp_api_assignment_put),
+    R("DELETE", "/api/v1/devices/{id}/assignment", U(OPERATOR), 0, 0, fp_api_assignment_delete),
+    R("GET", "/api/v1/device/assignment", DEVICE, 0, 0, fp_api_device_assignment),
 };
 
 struct fp_route *fp_routes(size_t *n)

@@ -15,12 +15,13 @@
 #include "fleetpatch/err.h"
 #include "fleetpatch/risk.h"
 
-#define FP_BODY_MAX_DEFAULT (1u << 20)   /* JSON request bodies */
-#define FP_IMPORT_BODY_MAX  (64u << 20)  /* import uploads */
-#define FP_FEED_BODY_MAX    (256u << 20) /* one NVD, KEV or EPSS feed file */
-#define FP_SBOM_BODY_MAX    (32u << 20)  /* SBOM and VEX documents */
-#define FP_PATH_MAX_PARAMS  4
-#define FP_QUERY_MAX        4096 /* bytes of one query parameter */
+#define FP_BODY_MAX_DEFAULT     (1u << 20)   /* JSON request bodies */
+#define FP_IMPORT_BODY_MAX      (64u << 20)  /* import uploads */
+#define FP_FEED_BODY_MAX        (256u << 20) /* one NVD, KEV or EPSS feed file */
+#define FP_SBOM_BODY_MAX        (32u << 20)  /* SBOM and VEX documents */
+#define FP_PATH_MAX_PARAMS      4
+#define FP_QUERY_MAX            4096       /* bytes of one query parameter */
+#define FP_ARTIFACT_MAX_DEFAULT (4L << 30) /* artifact_max_bytes */
 
 struct fp_config {
 	char listen_addr[64];
@@ -43,6 +44,12 @@ struct fp_config {
 	struct fp_risk_weights risk; /* risk_* settings; defaults from lib/risk */
 	char feed_url[3][1024];      /* feed_nvd_url, feed_kev_url, feed_epss_url; "" = none */
 	long feed_interval_s;        /* how often those are fetched */
+	long artifact_max_bytes;     /* one artifact upload */
+	long tuf_timestamp_expiry_s; /* lifetime of a timestamp the server signs */
+	long tuf_snapshot_expiry_s;  /* lifetime of a snapshot the server signs */
+	long tuf_resign_check_s;     /* how often the re-signing thread looks */
+	long tuf_alert_before_s;     /* alert this long before any role expires */
+	long director_expiry_s;      /* lifetime of a signed device assignment */
 };
 
 /* Sets defaults, then applies the file (if any), then command-line values. */
@@ -76,6 +83,23 @@ struct fp_server;
 struct fp_req;
 typedef void (*fp_handler)(struct fp_req *r);
 
+/*
+ * A route whose body is handed to the handler piece by piece instead of
+ * being buffered (artifact uploads). The caller is authenticated before the
+ * first byte; the route's fn then runs once the body is complete and
+ * replies. An error found while the body arrives is recorded in the
+ * handler's own state: HTTP cannot answer before the body is read, so the
+ * rest is drained and fn replies the error.
+ */
+struct fp_stream {
+	/* Called once, before any body byte; may reply (the body is then ignored). */
+	void (*begin)(struct fp_req *r);
+	/* Called with each piece of the body unless begin replied. */
+	void (*data)(struct fp_req *r, const char *p, size_t n);
+	/* Releases r->stream_ctx however the request ended (also after fn). */
+	void (*cleanup)(struct fp_req *r);
+};
+
 struct fp_route {
 	const char *method;
 	const char *pattern; /* "/api/v1/devices/{id}" */
@@ -84,7 +108,8 @@ struct fp_route {
 	size_t body_max;     /* 0: the configured default */
 	int raw_body;        /* 1: handler reads r->body itself (not JSON) */
 	fp_handler fn;
-	atomic_ulong hits[6]; /* by status class 0=other,1xx..5xx */
+	const struct fp_stream *stream; /* NULL: the body is buffered (see raw_body) */
+	atomic_ulong hits[6];           /* by status class 0=other,1xx..5xx */
 	atomic_ulong usec_total;
 };
 
@@ -110,8 +135,15 @@ struct fp_req {
 	size_t raw_len;
 	const char *content_type;
 	char extra_header[128]; /* one optional "Name: value" */
+	char more_headers[512]; /* further "Name: value" lines, each ending in '\n' */
+	int resp_kind;          /* 0: out or raw; FP_RESP_FD; FP_RESP_EMPTY */
+	int resp_fd;            /* FP_RESP_FD: owned until the response takes it */
+	uint64_t resp_off, resp_len;
+	void *stream_ctx; /* a streamed route's state (struct fp_stream) */
 	int64_t t_start_us;
 };
+
+enum { FP_RESP_JSON = 0, FP_RESP_FD = 1, FP_RESP_EMPTY = 2 };
 
 struct fp_oui;
 struct fp_job;
@@ -129,6 +161,7 @@ struct fp_server {
 	atomic_ulong logins_failed, logins_ok, requests_total;
 	pthread_t feeds_thread;
 	int feeds_running;
+	struct fp_repo *repo; /* the TUF repository's online keys and thread (repo.h) */
 };
 
 /* Responses. fp_reply takes ownership of body. */
@@ -138,6 +171,13 @@ void fp_reply_error(struct fp_req *r, int status, const char *code, const char *
 /* Maps an fp_err to the matching HTTP status and error code. */
 void fp_reply_err(struct fp_req *r, const struct fp_err *err);
 void fp_reply_raw(struct fp_req *r, int status, const char *ctype, char *data, size_t len);
+/* Answers len bytes of the open file fd from off without buffering; takes fd. */
+void fp_reply_fd(struct fp_req *r, int status, const char *ctype, int fd, uint64_t off,
+                 uint64_t len);
+/* Answers status with no body (304, 204). */
+void fp_reply_empty(struct fp_req *r, int status);
+/* Adds a response header "name: value" (dropped when the headers are full). */
+void fp_reply_header(struct fp_req *r, const char *name, const char *value);
 /* A 200 page of a listing: {"items", "total", "page", "per_page"}; takes ownership of items. */
 void fp_reply_page(struct fp_req *r, json_t *items, int64_t total, int64_t page, int64_t per_page);
 
