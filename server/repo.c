@@ -227,15 +227,6 @@ static int sign_store(struct fp_server *s, fp_db *db, const char *role, int k, j
 	return rc;
 }
 
-static json_t *skeleton(const char *type, int64_t version, int64_t expires, struct fp_err *err)
-{
-	char exp[21];
-	if (fp_tuf_time_format(expires, exp, err))
-		return NULL;
-	return json_pack("{s:s,s:s,s:I,s:s}", "_type", type, "spec_version", FP_TUF_SPEC_VERSION,
-	                 "version", (json_int_t)version, "expires", exp);
-}
-
 int fp_repo_sign_online(struct fp_server *s, fp_db *db, int new_snapshot, struct fp_err *err)
 {
 	int64_t tv = 0, sv = 0, tsv = 0, now = fp_now_s();
@@ -251,11 +242,9 @@ int fp_repo_sign_online(struct fp_server *s, fp_db *db, int new_snapshot, struct
 			goto out;
 		sv = cur + 1;
 		int64_t exp = now + s->cfg.tuf_snapshot_expiry_s;
-		json_t *sk = skeleton("snapshot", sv, exp, err);
-		if (!sk) {
-			rc = FP_EINVAL;
+		json_t *sk = NULL;
+		if ((rc = fp_tuf_signed_new(FP_TUF_SNAPSHOT, sv, exp, &sk, err)))
 			goto out;
-		}
 		json_object_set_new(sk, "meta",
 		                    json_pack("{s:o}", "targets.json", metafile(tv, tbody, tlen)));
 		if ((rc = sign_store(s, db, "snapshot", FP_KEY_SNAPSHOT, sk, sv, exp, &sbody, &slen,
@@ -269,11 +258,9 @@ int fp_repo_sign_online(struct fp_server *s, fp_db *db, int new_snapshot, struct
 	if (rc && rc != FP_ENOTFOUND)
 		goto out;
 	int64_t exp = now + s->cfg.tuf_timestamp_expiry_s;
-	json_t *tk = skeleton("timestamp", tsv + 1, exp, err);
-	if (!tk) {
-		rc = FP_EINVAL;
+	json_t *tk = NULL;
+	if ((rc = fp_tuf_signed_new(FP_TUF_TIMESTAMP, tsv + 1, exp, &tk, err)))
 		goto out;
-	}
 	json_object_set_new(tk, "meta",
 	                    json_pack("{s:o}", "snapshot.json", metafile(sv, sbody, slen)));
 	rc = sign_store(s, db, "timestamp", FP_KEY_TIMESTAMP, tk, tsv + 1, exp, NULL, NULL, err);

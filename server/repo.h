@@ -16,8 +16,6 @@
 
 enum fp_online_key { FP_KEY_SNAPSHOT, FP_KEY_TIMESTAMP, FP_KEY_DIRECTOR, FP_KEY_COUNT };
 
-#define FP_TUF_SPEC_VERSION "1.0.31"
-
 struct fp_repo {
 	char *priv[FP_KEY_COUNT]; /* unencrypted PKCS#8 PEM, 0600 files in <data_dir>/keys */
 	char *pub[FP_KEY_COUNT];
