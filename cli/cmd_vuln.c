@@ -28,6 +28,7 @@ static const char usage[] =
     "  job ID\n"
     "  vex FILE\n"
     "  model-cpe list|set|delete ...\n"
+    "  plan [--model X] [--recommended] [--page N] [--per-page N] [--all]\n"
     "\n"
     "Vulnerabilities of the fleet, from the feeds imported with 'fleetpatch feeds\n"
     "import'. Each command has --help.\n";
@@ -132,6 +133,62 @@ static int vuln_findings(struct cli *c, int argc, char **argv)
 	cli_url_query(&u, "min_risk", min_risk);
 	cli_url_query(&u, "include_suppressed", suppressed ? "true" : NULL);
 	return cli_list(c, u.s, finding_cols);
+}
+
+static const struct cli_col plan_cols[] = {
+    {"REMOVED RISK", "removes.risk", 0},
+    {"DEVICES", "devices", 0},
+    {"MODEL", "model", 20},
+    {"FIRMWARE", "firmware_version", 20},
+    {"RELEASE", "release.target", 30},
+    {"VERSION", "release.version", 20},
+    {"CVES", "removes.cves", 0},
+    {"KEV", "removes.kev", 0},
+    {"NEW CVES", "introduces.cves", 0},
+    {"NET RISK", "net_risk", 0},
+    {"RECOMMENDED", "recommended", 0},
+    {NULL, NULL, 0},
+};
+
+static int vuln_plan(struct cli *c, int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fleetpatch vuln plan [--model X] [--recommended] [--page N] [--per-page N]\n"
+	    "                            [--all] [--json]\n"
+	    "\n"
+	    "The remediation plan: for each model and firmware that devices run, which\n"
+	    "published release removes which CVEs and how much risk, ranked by the risk it\n"
+	    "removes ('update these N devices to release R: removes X CVEs, Y in KEV').\n"
+	    "'--json' lists the CVE ids removed and introduced by each release.\n"
+	    "\n"
+	    "  --model X       only devices of this model\n"
+	    "  --recommended   only the best release per model and firmware\n"
+	    "  --page N, --per-page N (1-1000), --all (every page)\n";
+	enum { OPT_MODEL = CLI_OPT_FIRST_OWN, OPT_RECOMMENDED };
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    CLI_PAGING_OPTS,
+	    {"model", required_argument, NULL, OPT_MODEL},
+	    {"recommended", no_argument, NULL, OPT_RECOMMENDED},
+	    CLI_OPTS_END,
+	};
+	const char *model = NULL;
+	int recommended = 0, o;
+	while ((o = cli_opt(c, argc, argv, opts, use)) != -1) {
+		if (o == CLI_STOP)
+			return c->rc;
+		if (o == OPT_MODEL)
+			model = optarg;
+		else if (o == OPT_RECOMMENDED)
+			recommended = 1;
+	}
+	if (cli_operands(c, argc, argv, 0, use))
+		return c->rc;
+	struct cli_url u;
+	cli_url_init(&u, "/api/v1/remediation");
+	cli_url_query(&u, "model", model);
+	cli_url_query(&u, "recommended", recommended ? "true" : NULL);
+	return cli_list(c, u.s, plan_cols);
 }
 
 static int vuln_cve(struct cli *c, int argc, char **argv)
@@ -433,6 +490,7 @@ int cli_cmd_vuln(struct cli *c, int argc, char **argv)
 	static const struct cli_cmd cmds[] = {
 	    {"findings", vuln_findings}, {"cve", vuln_cve}, {"assess", vuln_assess},
 	    {"job", vuln_job},           {"vex", vuln_vex}, {"model-cpe", vuln_model_cpe},
+	    {"plan", vuln_plan},
 	};
 	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
 }

@@ -91,6 +91,7 @@ void fp_api_vex_upload(struct fp_req *r);
 void fp_api_sbom_put(struct fp_req *r);
 void fp_api_sboms_list(struct fp_req *r);
 void fp_api_device_exposures(struct fp_req *r);
+void fp_api_remediation_plan(struct fp_req *r);
 
 /* api_artifacts.c: content-addressed artifacts */
 extern const struct fp_stream fp_artifact_upload_stream;

@@ -449,17 +449,15 @@ static const char *later(const char *a, const char *b)
 	return strcmp(a, b) >= 0 ? a : b;
 }
 
-static int vex_suppresses(const char *state)
+int fp_vex_state_suppresses(const char *state)
 {
-	static const char *const states[] = {"not_affected", "false_positive", "resolved",
-	                                     "resolved_with_pedigree"};
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (strcmp(state, states[i]) == 0)
-			return 1;
+	for (int v = FP_VEX_RESOLVED; v < FP_VEX_UNKNOWN_STATE; v++)
+		if (strcmp(state, fp_vex_state_name((enum fp_vex_state)v)) == 0)
+			return fp_vex_suppresses((enum fp_vex_state)v);
 	return 0;
 }
 
-static int past(const char *date)
+int fp_date_past(const char *date)
 {
 	char today[32];
 	fp_time_rfc3339(fp_now_s(), today);
@@ -529,7 +527,7 @@ static void list_findings(struct fp_req *r, int64_t device)
 	while (fp_stmt_step(st, NULL) == FP_DB_ROW) {
 		int kev = !fp_stmt_col_null(st, 10);
 		const char *vex = fp_stmt_col_text(st, 15);
-		int suppressed = vex && vex_suppresses(vex);
+		int suppressed = vex && fp_vex_state_suppresses(vex);
 		if ((kev_filter >= 0 && kev != kev_filter) || (suppressed && !with_suppressed))
 			continue;
 		struct fp_risk_input in = {
@@ -541,7 +539,7 @@ static void list_findings(struct fp_req *r, int64_t device)
 		    .ransomware = kev && fp_stmt_col_int(st, 11),
 		    .exposure = fp_stmt_col_text(st, 2),
 		    .criticality = fp_stmt_col_text(st, 3),
-		    .past_eol = past(fp_stmt_col_text(st, 4)),
+		    .past_eol = fp_date_past(fp_stmt_col_text(st, 4)),
 		};
 		struct fp_risk_result rr;
 		fp_risk_score(&w, &in, &rr);

@@ -373,12 +373,22 @@ static int list_dirty(const char *list, char *const *dirty, size_t n_dirty)
 	return 0;
 }
 
-/* Matches one configuration and updates its stored findings. */
-static int match_config(fp_db *db, const char *config_key, int64_t device_id, struct run *run,
-                        char *const *dirty, size_t n_dirty, int *skipped,
-                        struct fp_assess_report *rep, struct fp_err *err)
+/* Receives each CVE a configuration matches, instead of storing it. */
+struct match_sink {
+	int (*fn)(void *ctx, const char *cve_id);
+	void *ctx;
+};
+
+/*
+ * Matches the configuration of rec. With config_key, its stored findings are
+ * updated (and a known configuration none of whose products is dirty is
+ * skipped); without, each match goes to sink and nothing is written.
+ */
+static int match_rec(fp_db *db, const char *config_key, const struct fp_device_rec *rec,
+                     struct run *run, char *const *dirty, size_t n_dirty, int *skipped,
+                     struct fp_assess_report *rep, const struct match_sink *sink,
+                     struct fp_err *err)
 {
-	struct fp_device_row d;
 	struct fp_device_rec image;
 	struct fp_cpe *cpes = NULL, *sub = NULL;
 	size_t n = 0, *idx = NULL, *name_at = NULL, *key_at = NULL;
@@ -390,15 +400,11 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	struct pair *pairs = NULL;
 	size_t npairs = 0, cappairs = 0;
 	fp_device_rec_init(&image);
-	int rc = fp_store_device_get(db, device_id, &d, err);
-	if (rc) {
-		fp_device_rec_free(&image);
-		return rc;
-	}
-	if ((rc = load_map(db, &d.rec, &fw, &hw)) || (rc = load_sbom(db, &d.rec, &image, err)))
+	int rc;
+	if ((rc = load_map(db, rec, &fw, &hw)) || (rc = load_sbom(db, rec, &image, err)))
 		goto out;
 	struct fp_platform_map map = {fw, hw, image.components, image.n_components};
-	if ((rc = fp_platform_cpes(&d.rec, &map, &cpes, &n, err)))
+	if ((rc = fp_platform_cpes(rec, &map, &cpes, &n, err)))
 		goto out;
 	size_t m1 = n ? n : 1;
 	idx = calloc(m1, sizeof(*idx));
@@ -428,7 +434,7 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	}
 	/* A known configuration whose products' CVEs did not change keeps its findings. */
 	int64_t known = 0;
-	if (!any_dirty &&
+	if (config_key && !any_dirty &&
 	    fp_db_run(db, NULL, &known,
 	              "SELECT COUNT(*) FROM assessed_configs WHERE config_key = ? AND platform = ?",
 	              "ss", config_key, platform ? platform : "") == 0 &&
@@ -492,6 +498,11 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 		}
 		if (!applies)
 			continue;
+		if (sink) {
+			if ((rc = sink->fn(sink->ctx, e->id)))
+				goto out;
+			continue;
+		}
 		char matched[FP_CPE_MAX + 1];
 		size_t l = strcspn(platform + name_at[idx[m]], "\n");
 		memcpy(matched, platform + name_at[idx[m]], l);
@@ -507,6 +518,8 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 			goto out;
 		rep->findings++;
 	}
+	if (!config_key)
+		goto out;
 	/* What matched before and not now is fixed (a feed change or a new mapping). */
 	if ((rc = fp_db_run(db, err, NULL,
 	                    "UPDATE config_findings SET fixed_at = ? WHERE config_key = ? AND "
@@ -540,6 +553,19 @@ out:
 	free(hw);
 	fp_platform_free(cpes, n);
 	fp_device_rec_free(&image);
+	return rc;
+}
+
+/* Matches one configuration, through a device that runs it, and updates its stored findings. */
+static int match_config(fp_db *db, const char *config_key, int64_t device_id, struct run *run,
+                        char *const *dirty, size_t n_dirty, int *skipped,
+                        struct fp_assess_report *rep, struct fp_err *err)
+{
+	struct fp_device_row d;
+	int rc = fp_store_device_get(db, device_id, &d, err);
+	if (rc)
+		return rc;
+	rc = match_rec(db, config_key, &d.rec, run, dirty, n_dirty, skipped, rep, NULL, err);
 	fp_device_row_free(&d);
 	return rc;
 }
@@ -747,4 +773,42 @@ int fp_assess_device(fp_db *db, int64_t device_id, struct fp_err *err)
 	static char *const none[1] = {NULL};
 	struct fp_assess_report rep;
 	return fp_assess(db, none, 0, key, &rep, NULL, NULL, err);
+}
+
+struct fp_whatif {
+	struct run run;
+};
+
+int fp_whatif_new(struct fp_whatif **out, struct fp_err *err)
+{
+	struct fp_whatif *w = calloc(1, sizeof(*w));
+	*out = NULL;
+	if (!w || fp_strmap_new(&w->run.cves) || fp_strmap_new(&w->run.cands) ||
+	    fp_strmap_new(&w->run.alone)) {
+		fp_whatif_free(w);
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
+	w->run.id = fp_now_us();
+	*out = w;
+	return 0;
+}
+
+void fp_whatif_free(struct fp_whatif *w)
+{
+	if (!w)
+		return;
+	fp_strmap_free(w->run.alone, name_result_free);
+	fp_strmap_free(w->run.cands, cand_free);
+	fp_strmap_free(w->run.cves, entry_free);
+	free(w);
+}
+
+int fp_whatif_match(fp_db *db, struct fp_whatif *w, const struct fp_device_rec *rec,
+                    int (*fn)(void *ctx, const char *cve_id), void *ctx, struct fp_err *err)
+{
+	struct fp_assess_report rep;
+	struct match_sink sink = {fn, ctx};
+	int skipped = 0;
+	memset(&rep, 0, sizeof(rep));
+	return match_rec(db, NULL, rec, &w->run, NULL, 0, &skipped, &rep, &sink, err);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "fleetpatch/device.h"
 #include "server.h"
 
 struct fp_assess_report {
@@ -42,6 +43,11 @@ int fp_device_windows(fp_db *db, int64_t device_id, json_t *items, struct fp_win
 /* Mean time to remediate in days (two decimals), or JSON null without fixed windows. */
 json_t *fp_window_mttr(const struct fp_window_stats *ws);
 
+/* Whether a stored VEX state (CycloneDX spelling) hides a CVE's findings (not_affected, false_positive, resolved…). */
+int fp_vex_state_suppresses(const char *state);
+/* Whether a YYYY-MM-DD date (may be NULL: no) lies before today. */
+int fp_date_past(const char *date);
+
 /* The API's JSON of an assessment report (caller owns). */
 json_t *fp_assess_report_json(const struct fp_assess_report *a);
 
@@ -51,6 +57,20 @@ json_t *fp_assess_report_json(const struct fp_assess_report *a);
  * CVE was imported. Runs in the caller's transaction.
  */
 int fp_assess_device(fp_db *db, int64_t device_id, struct fp_err *err) FP_WUR;
+
+/*
+ * What-if matching: the CVEs a configuration that no device runs yet would
+ * match (a device's inventory with a release's firmware version), with
+ * NVD's semantics and the same model → CPE mapping and image SBOMs as the
+ * assessment, storing nothing. One session caches parsed CVEs across calls;
+ * free it with fp_whatif_free(). Reads in the caller's transaction.
+ */
+struct fp_whatif;
+int fp_whatif_new(struct fp_whatif **out, struct fp_err *err) FP_WUR;
+void fp_whatif_free(struct fp_whatif *w);
+/* Calls fn once per CVE the configuration of rec matches; a non-zero return stops. */
+int fp_whatif_match(fp_db *db, struct fp_whatif *w, const struct fp_device_rec *rec,
+                    int (*fn)(void *ctx, const char *cve_id), void *ctx, struct fp_err *err) FP_WUR;
 
 struct fp_nvd_configs;
 /* Calls fn once for each "vendor:product" that any criterion of cfg names
