@@ -56,6 +56,10 @@ static const char tuf_usage[] =
     "--target-name (repeatable, in order) into --target-dir after checking its length\n"
     "and hashes. A target already there with the right hashes is not downloaded again.\n"
     "\n"
+    "--stall-timeout SECONDS (default 30, at most 3600): give up on a transfer that\n"
+    "moves fewer than 1024 bytes per second for that long (a mirror that trickles\n"
+    "bytes); each metadata file also has 60 s in all and each target 900 s.\n"
+    "\n"
     "Options may come before or after the command. -v prints each step.\n"
     "Exit status: 0 when everything succeeded, 1 otherwise.\n";
 
@@ -568,7 +572,7 @@ static int cmd_download(const struct tuf_args *a, struct fp_err *err)
 	return rc;
 }
 
-enum { OPT_MDIR = 256, OPT_MURL, OPT_TNAME, OPT_TBASE, OPT_TDIR };
+enum { OPT_MDIR = 256, OPT_MURL, OPT_TNAME, OPT_TBASE, OPT_TDIR, OPT_STALL };
 
 int agent_tuf_main(int argc, char **argv)
 {
@@ -578,6 +582,7 @@ int agent_tuf_main(int argc, char **argv)
 	    {"target-name", required_argument, NULL, OPT_TNAME},
 	    {"target-base-url", required_argument, NULL, OPT_TBASE},
 	    {"target-dir", required_argument, NULL, OPT_TDIR},
+	    {"stall-timeout", required_argument, NULL, OPT_STALL},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -585,6 +590,8 @@ int agent_tuf_main(int argc, char **argv)
 	struct tuf_args a = {0};
 	struct fp_err err = {0};
 	int o, rc;
+	char *end;
+	long stall;
 	optind = 1;
 	/* Options may follow the command, as in the protocol's examples. */
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -600,6 +607,17 @@ int agent_tuf_main(int argc, char **argv)
 				return 1;
 			}
 			a.names[a.n_names++] = optarg;
+			break;
+		case OPT_STALL:
+			stall = strtol(optarg, &end, 10);
+			if (end == optarg || *end || stall < 1 || stall > AGENT_FETCH_STALL_MAX) {
+				fprintf(
+				    stderr,
+				    "fleetpatch-agent tuf: --stall-timeout takes 1 to %d seconds\n",
+				    AGENT_FETCH_STALL_MAX);
+				return 1;
+			}
+			agent_fetch_set_stall_timeout(stall);
 			break;
 		case 'v': verbose = ++a.verbose; break;
 		case 'h': fputs(tuf_usage, stdout); return 0;
