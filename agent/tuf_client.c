@@ -16,6 +16,7 @@
  */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -155,6 +156,33 @@ static int temp_open(const char *dir, const char *final_name, char *tmp, size_t 
 	return fd;
 }
 
+/*
+ * Removes the temporary files of final_name that an earlier run left in dir
+ * when it was killed or lost power mid-write (a failing run removes its own):
+ * without this, every interrupted download would leave a partial copy behind
+ * for good. Runs of the client must not share a directory at the same time.
+ */
+static void temp_clean(const char *dir, const char *final_name)
+{
+	char prefix[TUF_PATH_MAX];
+	int n = snprintf(prefix, sizeof(prefix), ".%s.tmp-", final_name);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		/* mkstemp() replaces the six X of the template. */
+		if (strncmp(e->d_name, prefix, (size_t)n) == 0 &&
+		    strlen(e->d_name) == (size_t)n + 6) {
+			note("removing %s/%s, left by an interrupted run", dir, e->d_name);
+			unlinkat(dirfd(d), e->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
 /* Syncs and closes fd, renames tmp to dir/name and syncs dir; removes tmp on failure. */
 static int temp_commit(int fd, const char *tmp, const char *dir, const char *name,
                        struct fp_err *err)
@@ -191,6 +219,7 @@ static int store_atomic(const char *dir, const char *name, const void *data, siz
                         struct fp_err *err)
 {
 	char tmp[TUF_PATH_MAX];
+	temp_clean(dir, name);
 	int fd = temp_open(dir, name, tmp, sizeof(tmp), err);
 	if (fd < 0)
 		return fd;
@@ -483,6 +512,7 @@ static int download_one(const struct tuf_args *a, const struct fp_tuf_trusted *t
 	if (target_file_name(file, sizeof(file), name) != 0)
 		return fp_err_set(err, FP_EINVAL, "target path \"%.200s\" cannot be a file name",
 		                  name);
+	temp_clean(a->target_dir, file);
 	if (cached(a->target_dir, file, &tg)) {
 		note("%s is already in %s with the signed hashes", name, a->target_dir);
 		return 0;
