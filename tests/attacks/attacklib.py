@@ -217,6 +217,47 @@ class Repo:
         with open(os.path.join(self.server.data_dir, "keys", role + ".pem"), "rb") as f:
             return serialization.load_pem_private_key(f.read(), password=None)
 
+    # ---- The director ----------------------------------------------------------------------
+
+    def device(self, identity, model):
+        """Enrols and accepts a device; returns (device id, device token)."""
+        key = DeviceKey(self.tmp.name)
+        r = key.auth(self.server, identity, {"model": model})
+        assert r.status in (200, 201, 202), r
+        dev = r.json()["device_id"]
+        r = self.server.request("POST", "/api/v1/devices/%d/accept" % dev, token=self.token)
+        assert r.status in (200, 204), r
+        r = key.auth(self.server, identity)
+        assert r.status == 200, r
+        return dev, r.json()["token"]
+
+    def assign(self, dev, target):
+        return self.server.request("POST", "/api/v1/devices/%d/assignment" % dev,
+                                   {"target": target}, token=self.token)
+
+    def assignment_doc(self, device_token):
+        """The signed assignment document, as the device fetches it."""
+        r = self.server.request("GET", "/api/v1/device/assignment", token=device_token)
+        assert r.status == 200, r
+        return r.body.encode()
+
+    def director_pub(self):
+        """The director's public key, pinned by the device, as a PEM file."""
+        path = self.path("director.pub")
+        keys = self.server.request("GET", "/api/v1/repo/keys").json()
+        with open(path, "w") as f:
+            f.write(keys["director"]["public_key_pem"])
+        return path
+
+    def director_verify(self, doc, device, *args):
+        """Runs `fleetpatch-agent director-verify` on the document bytes doc."""
+        path = self.path("assignment-%d.json" % time.time_ns())
+        with open(path, "wb") as f:
+            f.write(doc)
+        return subprocess.run([AGENT, "director-verify", "--key", self.director_pub(),
+                               "--device", device] + list(args) + [path],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+
     def close(self):
         self.server.close()
         self.tmp.cleanup()
