@@ -129,7 +129,7 @@ int agent_director_verify_main(int argc, char **argv)
 	json_t *key = NULL, *md = NULL, *targets = NULL;
 	const json_t *entry;
 	char keyid[FP_TUF_KEYID_LEN + 1];
-	struct fp_director_assignment a;
+	struct fp_director_assignment a = {0};
 	struct fp_err err = {0};
 	int o, rc;
 	optind = 1;
