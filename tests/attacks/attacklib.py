@@ -34,9 +34,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from fpharness import BUILD, TIMEOUT, DeviceKey, Server  # noqa: E402
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-
 CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 
@@ -64,15 +61,39 @@ def tuf_time(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
+_KEYS = tempfile.TemporaryDirectory(prefix="fp-attack-keys-")
+
+
+class Key:
+    """An ed25519 private key in a PEM file, used through the openssl command line
+    (an implementation independent of ours, as in fpharness)."""
+
+    def __init__(self, path):
+        self.path = path
+        der = subprocess.run(["openssl", "pkey", "-in", path, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True, timeout=TIMEOUT).stdout
+        self.public_raw = der[-32:]  # the SubjectPublicKeyInfo ends with the raw key
+
+    def sign(self, msg):
+        with tempfile.NamedTemporaryFile(dir=_KEYS.name) as f:
+            f.write(msg)
+            f.flush()
+            return subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", self.path,
+                                   "-in", f.name], check=True, capture_output=True,
+                                  timeout=TIMEOUT).stdout
+
+
 def new_key():
     """A fresh ed25519 key the attacker holds."""
-    return Ed25519PrivateKey.generate()
+    path = os.path.join(_KEYS.name, "key-%d.pem" % time.time_ns())
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", path], check=True,
+                   capture_output=True, timeout=TIMEOUT)
+    return Key(path)
 
 
 def key_object(priv):
-    raw = priv.public_key().public_bytes(serialization.Encoding.Raw,
-                                         serialization.PublicFormat.Raw)
-    return {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": raw.hex()}}
+    return {"keytype": "ed25519", "scheme": "ed25519",
+            "keyval": {"public": priv.public_raw.hex()}}
 
 
 def keyid(priv):
@@ -214,8 +235,7 @@ class Repo:
 
     def online_key(self, role):
         """An online key (snapshot, timestamp, director) as a thief of the server has it."""
-        with open(os.path.join(self.server.data_dir, "keys", role + ".pem"), "rb") as f:
-            return serialization.load_pem_private_key(f.read(), password=None)
+        return Key(os.path.join(self.server.data_dir, "keys", role + ".pem"))
 
     # ---- The director ----------------------------------------------------------------------
 
