@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "fleetpatch/cjson.h"
 #include "fleetpatch/tuf.h"
 
 #define TUF_TARGET_NAMES_MAX 1000 /* --target-name options in one call */
@@ -341,6 +342,43 @@ static int load_local(struct fp_tuf_trusted *t, const char *dir, enum fp_tuf_rol
 	return rc;
 }
 
+/*
+ * The "roles" entries of timestamp and snapshot in a root document (keys and
+ * threshold), as one object to compare across a rotation. NULL when the
+ * document does not parse, which cannot happen for a root the trusted set
+ * accepted. Caller owns the result.
+ */
+static json_t *online_roles(const char *root, size_t len)
+{
+	json_t *md = NULL, *out = NULL;
+	if (fp_cjson_load(root, len, FP_TUF_ROOT_MAX, &md, NULL) != 0)
+		return NULL;
+	const json_t *roles = json_object_get(json_object_get(md, "signed"), "roles");
+	out = json_pack("{s:O*,s:O*}", "timestamp", json_object_get(roles, "timestamp"), "snapshot",
+	                json_object_get(roles, "snapshot"));
+	json_decref(md);
+	return out;
+}
+
+/*
+ * 5.3.11: when the new root changed the timestamp or the snapshot keys,
+ * delete both stored files. A fast-forwarded snapshot signed by a key that
+ * stays trusted (only the timestamp key was rotated) would otherwise keep
+ * refusing the repository's lower versions as a rollback.
+ */
+static void forget_online_roles(const char *dir)
+{
+	char path[TUF_PATH_MAX];
+	static const char *const names[] = {"timestamp.json", "snapshot.json"};
+	for (size_t i = 0; i < 2; i++) {
+		if (join(path, sizeof(path), dir, names[i]) != 0)
+			continue;
+		if (unlink(path) == 0)
+			note("deleting %s: root rotated the timestamp or snapshot keys", names[i]);
+	}
+	sync_dir(dir);
+}
+
 static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct fp_err *err)
 {
 	int rc;
@@ -350,6 +388,7 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 	struct fp_tuf_trusted *t = NULL;
 	struct fp_tuf_metafile m;
 	int64_t now = (int64_t)time(NULL);
+	json_t *first_roles = NULL, *last_roles = NULL;
 
 	*out = NULL;
 	if (join(path, sizeof(path), a->metadata_dir, "root.json") != 0)
@@ -361,6 +400,8 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 	if (rc)
 		return rc;
 	rc = fp_tuf_trusted_new(buf, len, &t, err);
+	if (rc == 0)
+		first_roles = online_roles(buf, len);
 	free(buf);
 	buf = NULL;
 	if (rc)
@@ -379,12 +420,19 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 			rc = fp_tuf_update_root(t, buf, len, err);
 		if (rc == 0)
 			rc = store_atomic(a->metadata_dir, "root.json", buf, len, err);
+		if (rc == 0) {
+			json_decref(last_roles);
+			last_roles = online_roles(buf, len);
+		}
 		free(buf);
 		buf = NULL;
 		if (rc)
 			goto out;
 		note("trusted root is now version %lld", (long long)fp_tuf_version(t, FP_TUF_ROOT));
 	}
+
+	if (last_roles && !json_equal(first_roles, last_roles))
+		forget_online_roles(a->metadata_dir);
 
 	/* 5.4: timestamp, after the stored one for rollback protection. */
 	(void)load_local(t, a->metadata_dir, FP_TUF_TIMESTAMP, now);
@@ -450,6 +498,8 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 	*out = t;
 	t = NULL;
 out:
+	json_decref(first_roles);
+	json_decref(last_roles);
 	fp_tuf_trusted_free(t);
 	return rc;
 }

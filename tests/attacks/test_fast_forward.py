@@ -8,8 +8,9 @@ version that the offline targets keys did not sign; afterwards the honest
 repository's lower versions look like a rollback and the client is frozen.
 The operator recovers by replacing the server's snapshot and timestamp keys
 and signing a root that names the new keys: the client follows the root
-rotation, deletes the timestamp and snapshot signed by rotated-out keys
-(TUF 5.3.11) and accepts the repository's versions again.
+rotation, deletes its stored timestamp and snapshot because root changed
+their keys (TUF 5.3.11), and accepts the repository's versions again, also
+when only the timestamp key was replaced.
 """
 import hashlib
 import json
@@ -60,11 +61,11 @@ class FastForward(unittest.TestCase):
         self.mirror.routes["metadata/%d.targets.json" % JUMP] = targets
         return ts["version"], snap["version"]
 
-    def rotate_online_keys(self):
+    def rotate_online_keys(self, roles=("snapshot", "timestamp")):
         """The operator's recovery: new online keys in the server, root 2 naming them."""
         r, s = self.repo, self.repo.server
         s.stop()
-        for role in ("snapshot", "timestamp"):
+        for role in roles:
             for ext in (".pem", ".pub"):
                 os.unlink(os.path.join(s.data_dir, "keys", role + ext))
         s.start()
@@ -74,7 +75,7 @@ class FastForward(unittest.TestCase):
         unsigned = r.path("root-2-unsigned.json")
         r.cli(["root", "rotate", "--in", r.root_path, "--out", unsigned, "--expires-days", "30"])
         md = json.loads(rd(unsigned))
-        for role in ("snapshot", "timestamp"):
+        for role in roles:
             md["signed"]["keys"][keys[role]["keyid"]] = keys[role]["key"]
             md["signed"]["roles"][role]["keyids"] = [keys[role]["keyid"]]
         with open(unsigned, "w") as f:
@@ -106,11 +107,31 @@ class FastForward(unittest.TestCase):
         self.rotate_online_keys()
         p = self.client.download("fw.bin", extra=["-v"])
         self.assertEqual(p.returncode, 0, p)
-        self.assertIn("deleting timestamp.json: its keys were rotated", p.stderr)
+        for f in ("timestamp.json", "snapshot.json"):
+            self.assertIn("deleting %s: root rotated the timestamp or snapshot keys" % f,
+                          p.stderr)
         self.assertEqual(self.client.trusted("root"), 2)
         self.assertEqual(self.client.trusted("timestamp"),
                          self.repo.meta_json("timestamp.json")["signed"]["version"])
         self.assertLess(self.client.trusted("timestamp"), ts_v)
+        self.assertLess(self.client.trusted("snapshot"), snap_v)
+        self.assertEqual(self.client.trusted("targets"), 2)
+        self.assertEqual(rd(os.path.join(self.client.tg, "fw.bin")), FW2)
+
+    def test_recovery_when_only_the_timestamp_key_is_rotated(self):
+        """TUF 5.3.11: when root rotates the timestamp *or* snapshot keys, the client
+        deletes both stored files, so a snapshot fast-forwarded with a key that
+        stays trusted does not keep the device frozen."""
+        ts_v, snap_v = self.fast_forward()
+        p = self.client.refresh(self.mirror.meta_url)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertEqual(self.client.trusted("snapshot"), snap_v)
+        self.rotate_online_keys(roles=("timestamp",))
+        p = self.client.download("fw.bin", extra=["-v"])
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn("deleting snapshot.json: root rotated the timestamp or snapshot keys",
+                      p.stderr)
+        self.assertEqual(self.client.trusted("root"), 2)
         self.assertLess(self.client.trusted("snapshot"), snap_v)
         self.assertEqual(self.client.trusted("targets"), 2)
         self.assertEqual(rd(os.path.join(self.client.tg, "fw.bin")), FW2)
