@@ -90,6 +90,12 @@ class EndlessData(unittest.TestCase):
                     "timestamp.json: response is larger than the cap of 16384 bytes",
                     prefetch=False)
 
+    def test_next_root_over_role_cap(self):
+        self.mirror.routes["metadata/2.root.json"] = endless()
+        self.attack("metadata/2.root.json",
+                    "2.root.json: response is larger than the cap of 512000 bytes",
+                    prefetch=False)
+
     def test_snapshot_over_signed_length(self):
         ts = self.repo.meta_json("timestamp.json")["signed"]["meta"]["snapshot.json"]
         name = "metadata/%d.snapshot.json" % ts["version"]

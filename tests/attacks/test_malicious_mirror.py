@@ -115,6 +115,15 @@ class MaliciousMirror(unittest.TestCase):
     def test_hides_the_timestamp(self):
         self.attack({"metadata/timestamp.json": self.not_found}, "timestamp.json: HTTP 404")
 
+    def test_redirects_to_a_local_file(self):
+        def redirect(h):
+            h.send_response(302)
+            h.send_header("Location", "file:///etc/hostname")
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+        self.attack({"metadata/timestamp.json": redirect},
+                    "timestamp.json: Protocol \"file\" not supported or disabled")
+
     def test_everything_tampered(self):
         routes = {
             "metadata/2.root.json": self.evil_root(),
