@@ -8,6 +8,14 @@
 
 #include <curl/curl.h>
 
+static long stall_timeout = AGENT_FETCH_STALL_TIMEOUT;
+
+void agent_fetch_set_stall_timeout(long seconds)
+{
+	if (seconds >= 1 && seconds <= AGENT_FETCH_STALL_MAX)
+		stall_timeout = seconds;
+}
+
 struct transfer {
 	size_t max;
 	size_t got;
@@ -66,6 +74,8 @@ int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_s
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)AGENT_FETCH_REDIRECTS_MAX);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)AGENT_FETCH_CONNECT_TIMEOUT);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)AGENT_FETCH_LOW_SPEED);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
@@ -84,6 +94,13 @@ int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_s
 		rc = fp_err_set(err, FP_ENOTFOUND, "%s: HTTP %ld", url, status);
 	else if (cc == CURLE_HTTP_RETURNED_ERROR)
 		rc = fp_err_set(err, FP_EIO, "%s: HTTP %ld", url, status);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		rc = fp_err_set(
+		    err, FP_EIO,
+		    "%s: gave up on a slow transfer (%s; the limits are %ld s in all and "
+		    "%d bytes/s over %ld s)",
+		    url, curl_err[0] ? curl_err : curl_easy_strerror(cc), timeout_s,
+		    AGENT_FETCH_LOW_SPEED, stall_timeout);
 	else if (cc != CURLE_OK)
 		rc = fp_err_set(err, FP_EIO, "%s: %s", url,
 		                curl_err[0] ? curl_err : curl_easy_strerror(cc));

@@ -13,14 +13,26 @@
 
 #include "fleetpatch/err.h"
 
-#define AGENT_FETCH_CONNECT_TIMEOUT 15  /* seconds to connect */
-#define AGENT_FETCH_META_TIMEOUT    60  /* seconds for one metadata file */
-#define AGENT_FETCH_TARGET_TIMEOUT  900 /* seconds for one target */
+#define AGENT_FETCH_CONNECT_TIMEOUT 15   /* seconds to connect */
+#define AGENT_FETCH_META_TIMEOUT    60   /* seconds for one metadata file */
+#define AGENT_FETCH_TARGET_TIMEOUT  900  /* seconds for one target */
+#define AGENT_FETCH_STALL_TIMEOUT   30   /* seconds below AGENT_FETCH_LOW_SPEED before giving up */
+#define AGENT_FETCH_STALL_MAX       3600 /* the largest stall timeout an option may set */
+#define AGENT_FETCH_LOW_SPEED       1024 /* bytes per second a transfer must keep up */
 #define AGENT_FETCH_REDIRECTS_MAX   5
 #define AGENT_URL_MAX               4096 /* bytes of a URL */
 
 /* Receives the body in chunks; a non-zero return stops the transfer with that code. */
 typedef int (*agent_fetch_sink)(void *ctx, const void *data, size_t n, struct fp_err *err);
+
+/*
+ * A mirror that trickles bytes (slow retrieval) would hold the agent for the
+ * whole time cap: a transfer that moves fewer than AGENT_FETCH_LOW_SPEED bytes
+ * per second for `seconds` in a row (1..AGENT_FETCH_STALL_MAX, default
+ * AGENT_FETCH_STALL_TIMEOUT) is abandoned with FP_EIO. Applies to every later
+ * agent_fetch() of the process.
+ */
+void agent_fetch_set_stall_timeout(long seconds);
 
 /* Sets up libcurl once per process; 0 or FP_EIO. */
 int agent_fetch_init(struct fp_err *err) FP_WUR;
@@ -31,7 +43,7 @@ void agent_fetch_cleanup(void);
  * success; FP_ENOTFOUND for 403 and 404 (the "not there" answers of TUF
  * mirrors); FP_ETOOBIG when the body exceeds max_bytes (checked on
  * Content-Length and on every chunk); FP_EIO for other statuses, transport
- * errors and timeouts; or the sink's code.
+ * errors, timeouts and stalls; or the sink's code.
  */
 int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_sink sink, void *ctx,
                 struct fp_err *err) FP_WUR;

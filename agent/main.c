@@ -1,8 +1,8 @@
 /*
  * main.c — `fleetpatch-agent`, the device agent: dispatches subcommands.
  *
- * Only `tuf` (a plain TUF client for the tuf-conformance protocol) exists so
- * far; the agent daemon comes with a later issue.
+ * Only `tuf` (a plain TUF client for the tuf-conformance protocol) and
+ * `director-verify` exist so far; the agent daemon comes with a later issue.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  tuf ...     a plain TUF 1.0 client: init, refresh, download (see 'tuf --help')\n"
+    "  director-verify ...  verify a signed director assignment (see its --help)\n"
     "  version     print the agent's version\n";
 
 int main(int argc, char **argv)
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
 		printf("fleetpatch-agent %s\n", FLEETPATCH_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "director-verify") == 0)
+		return agent_director_verify_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tuf") != 0) {
 		fprintf(stderr, "fleetpatch-agent: unknown command \"%s\"\n\n%s", argv[1], usage);
 		return 1;

@@ -16,6 +16,7 @@
  */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "fleetpatch/cjson.h"
 #include "fleetpatch/tuf.h"
 
 #define TUF_TARGET_NAMES_MAX 1000 /* --target-name options in one call */
@@ -55,6 +57,10 @@ static const char tuf_usage[] =
     "from URL by the TUF client workflow; 'download' refreshes, then downloads each\n"
     "--target-name (repeatable, in order) into --target-dir after checking its length\n"
     "and hashes. A target already there with the right hashes is not downloaded again.\n"
+    "\n"
+    "--stall-timeout SECONDS (default 30, at most 3600): give up on a transfer that\n"
+    "moves fewer than 1024 bytes per second for that long (a mirror that trickles\n"
+    "bytes); each metadata file also has 60 s in all and each target 900 s.\n"
     "\n"
     "Options may come before or after the command. -v prints each step.\n"
     "Exit status: 0 when everything succeeded, 1 otherwise.\n";
@@ -151,6 +157,33 @@ static int temp_open(const char *dir, const char *final_name, char *tmp, size_t 
 	return fd;
 }
 
+/*
+ * Removes the temporary files of final_name that an earlier run left in dir
+ * when it was killed or lost power mid-write (a failing run removes its own):
+ * without this, every interrupted download would leave a partial copy behind
+ * for good. Runs of the client must not share a directory at the same time.
+ */
+static void temp_clean(const char *dir, const char *final_name)
+{
+	char prefix[TUF_PATH_MAX];
+	int n = snprintf(prefix, sizeof(prefix), ".%s.tmp-", final_name);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		/* mkstemp() replaces the six X of the template. */
+		if (strncmp(e->d_name, prefix, (size_t)n) == 0 &&
+		    strlen(e->d_name) == (size_t)n + 6) {
+			note("removing %s/%s, left by an interrupted run", dir, e->d_name);
+			unlinkat(dirfd(d), e->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
 /* Syncs and closes fd, renames tmp to dir/name and syncs dir; removes tmp on failure. */
 static int temp_commit(int fd, const char *tmp, const char *dir, const char *name,
                        struct fp_err *err)
@@ -187,6 +220,7 @@ static int store_atomic(const char *dir, const char *name, const void *data, siz
                         struct fp_err *err)
 {
 	char tmp[TUF_PATH_MAX];
+	temp_clean(dir, name);
 	int fd = temp_open(dir, name, tmp, sizeof(tmp), err);
 	if (fd < 0)
 		return fd;
@@ -308,6 +342,43 @@ static int load_local(struct fp_tuf_trusted *t, const char *dir, enum fp_tuf_rol
 	return rc;
 }
 
+/*
+ * The "roles" entries of timestamp and snapshot in a root document (keys and
+ * threshold), as one object to compare across a rotation. NULL when the
+ * document does not parse, which cannot happen for a root the trusted set
+ * accepted. Caller owns the result.
+ */
+static json_t *online_roles(const char *root, size_t len)
+{
+	json_t *md = NULL, *out = NULL;
+	if (fp_cjson_load(root, len, FP_TUF_ROOT_MAX, &md, NULL) != 0)
+		return NULL;
+	const json_t *roles = json_object_get(json_object_get(md, "signed"), "roles");
+	out = json_pack("{s:O*,s:O*}", "timestamp", json_object_get(roles, "timestamp"), "snapshot",
+	                json_object_get(roles, "snapshot"));
+	json_decref(md);
+	return out;
+}
+
+/*
+ * 5.3.11: when the new root changed the timestamp or the snapshot keys,
+ * delete both stored files. A fast-forwarded snapshot signed by a key that
+ * stays trusted (only the timestamp key was rotated) would otherwise keep
+ * refusing the repository's lower versions as a rollback.
+ */
+static void forget_online_roles(const char *dir)
+{
+	char path[TUF_PATH_MAX];
+	static const char *const names[] = {"timestamp.json", "snapshot.json"};
+	for (size_t i = 0; i < 2; i++) {
+		if (join(path, sizeof(path), dir, names[i]) != 0)
+			continue;
+		if (unlink(path) == 0)
+			note("deleting %s: root rotated the timestamp or snapshot keys", names[i]);
+	}
+	sync_dir(dir);
+}
+
 static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct fp_err *err)
 {
 	int rc;
@@ -317,6 +388,7 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 	struct fp_tuf_trusted *t = NULL;
 	struct fp_tuf_metafile m;
 	int64_t now = (int64_t)time(NULL);
+	json_t *first_roles = NULL, *last_roles = NULL;
 
 	*out = NULL;
 	if (join(path, sizeof(path), a->metadata_dir, "root.json") != 0)
@@ -328,6 +400,8 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 	if (rc)
 		return rc;
 	rc = fp_tuf_trusted_new(buf, len, &t, err);
+	if (rc == 0)
+		first_roles = online_roles(buf, len);
 	free(buf);
 	buf = NULL;
 	if (rc)
@@ -346,12 +420,19 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 			rc = fp_tuf_update_root(t, buf, len, err);
 		if (rc == 0)
 			rc = store_atomic(a->metadata_dir, "root.json", buf, len, err);
+		if (rc == 0) {
+			json_decref(last_roles);
+			last_roles = online_roles(buf, len);
+		}
 		free(buf);
 		buf = NULL;
 		if (rc)
 			goto out;
 		note("trusted root is now version %lld", (long long)fp_tuf_version(t, FP_TUF_ROOT));
 	}
+
+	if (last_roles && !json_equal(first_roles, last_roles))
+		forget_online_roles(a->metadata_dir);
 
 	/* 5.4: timestamp, after the stored one for rollback protection. */
 	(void)load_local(t, a->metadata_dir, FP_TUF_TIMESTAMP, now);
@@ -417,6 +498,8 @@ static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct
 	*out = t;
 	t = NULL;
 out:
+	json_decref(first_roles);
+	json_decref(last_roles);
 	fp_tuf_trusted_free(t);
 	return rc;
 }
@@ -479,6 +562,7 @@ static int download_one(const struct tuf_args *a, const struct fp_tuf_trusted *t
 	if (target_file_name(file, sizeof(file), name) != 0)
 		return fp_err_set(err, FP_EINVAL, "target path \"%.200s\" cannot be a file name",
 		                  name);
+	temp_clean(a->target_dir, file);
 	if (cached(a->target_dir, file, &tg)) {
 		note("%s is already in %s with the signed hashes", name, a->target_dir);
 		return 0;
@@ -568,7 +652,7 @@ static int cmd_download(const struct tuf_args *a, struct fp_err *err)
 	return rc;
 }
 
-enum { OPT_MDIR = 256, OPT_MURL, OPT_TNAME, OPT_TBASE, OPT_TDIR };
+enum { OPT_MDIR = 256, OPT_MURL, OPT_TNAME, OPT_TBASE, OPT_TDIR, OPT_STALL };
 
 int agent_tuf_main(int argc, char **argv)
 {
@@ -578,6 +662,7 @@ int agent_tuf_main(int argc, char **argv)
 	    {"target-name", required_argument, NULL, OPT_TNAME},
 	    {"target-base-url", required_argument, NULL, OPT_TBASE},
 	    {"target-dir", required_argument, NULL, OPT_TDIR},
+	    {"stall-timeout", required_argument, NULL, OPT_STALL},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -585,6 +670,8 @@ int agent_tuf_main(int argc, char **argv)
 	struct tuf_args a = {0};
 	struct fp_err err = {0};
 	int o, rc;
+	char *end;
+	long stall;
 	optind = 1;
 	/* Options may follow the command, as in the protocol's examples. */
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -600,6 +687,17 @@ int agent_tuf_main(int argc, char **argv)
 				return 1;
 			}
 			a.names[a.n_names++] = optarg;
+			break;
+		case OPT_STALL:
+			stall = strtol(optarg, &end, 10);
+			if (end == optarg || *end || stall < 1 || stall > AGENT_FETCH_STALL_MAX) {
+				fprintf(
+				    stderr,
+				    "fleetpatch-agent tuf: --stall-timeout takes 1 to %d seconds\n",
+				    AGENT_FETCH_STALL_MAX);
+				return 1;
+			}
+			agent_fetch_set_stall_timeout(stall);
 			break;
 		case 'v': verbose = ++a.verbose; break;
 		case 'h': fputs(tuf_usage, stdout); return 0;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Quick start, command 2: installs what is missing, builds, and runs every test
-# (unit, fuzz-corpus replay, integration over loopback).
+# (unit, fuzz-corpus replay, integration and attacks over loopback).
 #   scripts/test.sh              the normal build, in build/
 #   scripts/test.sh --sanitize   the same suite under ASan+UBSan, in build-asan/
 #   scripts/test.sh -R PATTERN   only tests whose name matches (passed to ctest)
