@@ -600,8 +600,10 @@ static int plan_build(struct plan *p, const char *model, struct fp_err *err)
 		return rc;
 	for (size_t i = 0; i < p->nrows; i++) {
 		/* Listed ids are sorted so a row reads the same from run to run. */
-		qsort(p->row[i].removed.id, p->row[i].removed.n, sizeof(char *), cmp_id);
-		qsort(p->row[i].introduced.id, p->row[i].introduced.n, sizeof(char *), cmp_id);
+		struct cveset *sets[] = {&p->row[i].removed, &p->row[i].introduced};
+		for (size_t k = 0; k < 2; k++)
+			if (sets[k]->n > 1)
+				qsort(sets[k]->id, sets[k]->n, sizeof(char *), cmp_id);
 	}
 	recommend(p);
 	if (p->nrows > 1)
