@@ -26,6 +26,7 @@ static const char usage[] =
     "  audit ...               list, export and verify the audit log\n"
     "  feeds ...               import NVD, KEV and EPSS feeds; show what they hold\n"
     "  vuln ...                findings, CVEs, assessments, VEX, model CPE mapping\n"
+    "  artifact ...            build, inspect and apply artifacts and deltas (offline)\n"
     "  version                 print the CLI's version\n"
     "\n"
     "Options (accepted before or after the command):\n"
@@ -68,10 +69,11 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 }
 
 static const struct cli_cmd commands[] = {
-    {"login", cli_cmd_login},   {"logout", cli_cmd_logout}, {"whoami", cli_cmd_whoami},
-    {"device", cli_cmd_device}, {"group", cli_cmd_group},   {"import", cli_cmd_import},
-    {"user", cli_cmd_user},     {"token", cli_cmd_token},   {"audit", cli_cmd_audit},
-    {"feeds", cli_cmd_feeds},   {"vuln", cli_cmd_vuln},     {"version", cmd_version},
+    {"login", cli_cmd_login},       {"logout", cli_cmd_logout}, {"whoami", cli_cmd_whoami},
+    {"device", cli_cmd_device},     {"group", cli_cmd_group},   {"import", cli_cmd_import},
+    {"user", cli_cmd_user},         {"token", cli_cmd_token},   {"audit", cli_cmd_audit},
+    {"feeds", cli_cmd_feeds},       {"vuln", cli_cmd_vuln},     {"version", cmd_version},
+    {"artifact", cli_cmd_artifact},
 };
 
 int main(int argc, char **argv)
