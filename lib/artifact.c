@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -874,9 +875,17 @@ static int pump(const struct fp_artifact_input *in, ZSTD_CCtx *cc, unsigned char
 			return fp_err_set(err, FP_EIO, "artifact: cannot open %s: %s", in->path,
 			                  strerror(errno));
 	}
-	if (cc && ZSTD_isError(ZSTD_CCtx_reset(cc, ZSTD_reset_session_only))) {
-		rc = fp_err_set(err, FP_ENOMEM, "artifact: cannot set up zstd");
-		goto out;
+	if (cc) {
+		/* The frame header states the content size, which the reader checks. */
+		struct stat st;
+		uint64_t size = in->len;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			size = (uint64_t)st.st_size;
+		if (ZSTD_isError(ZSTD_CCtx_reset(cc, ZSTD_reset_session_only)) ||
+		    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, size))) {
+			rc = fp_err_set(err, FP_ENOMEM, "artifact: cannot set up zstd");
+			goto out;
+		}
 	}
 	for (;;) {
 		size_t got;
