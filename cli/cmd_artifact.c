@@ -33,6 +33,7 @@ static const char usage[] =
     "\n"
     "  create --out FILE --payload NAME:TYPE:PATH[:zstd] ... [--version V] [--compatible HW]\n"
     "  inspect FILE\n"
+    "  verify FILE --length N --sha256 HEX [--sha512 HEX]\n"
     "  delta --base OLD --new NEW --out FILE [--name NAME] [--base-version V] [--version V]\n"
     "  apply-delta --base OLD --delta FILE --out NEW\n"
     "\n"
@@ -53,6 +54,9 @@ enum {
 	OPT_LEVEL,
 	OPT_BLOCK,
 	OPT_MEM_MAX,
+	OPT_LENGTH,
+	OPT_SHA256,
+	OPT_SHA512,
 };
 
 /* Writes a new file through a temporary name; rename on success, unlink on failure. */
@@ -384,6 +388,97 @@ static int artifact_inspect(struct cli *c, int argc, char **argv)
 		}
 	}
 	fp_artifact_reader_free(r);
+	return CLI_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+static int parse_hex(const char *s, unsigned char *out, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdef", s[2 * i]) ||
+		    !strchr("0123456789abcdef", s[2 * i + 1]))
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+static int artifact_verify(struct cli *c, int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fleetpatch artifact verify FILE --length N --sha256 HEX [--sha512 HEX]\n"
+	    "\n"
+	    "Verifies the artifact against the length and hashes its signed TUF target\n"
+	    "names, in one streaming pass that also checks the format and every payload's\n"
+	    "sha256. Prints 'artifact FILE: verified' and exits 0, or exits 1.\n";
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {"length", required_argument, NULL, OPT_LENGTH},
+	    {"sha256", required_argument, NULL, OPT_SHA256},
+	    {"sha512", required_argument, NULL, OPT_SHA512},
+	    CLI_OPTS_END,
+	};
+	unsigned char want256[32], want512[64];
+	int have256 = 0, have512 = 0, o;
+	long long length = -1;
+	while ((o = cli_opt(c, argc, argv, opts, use)) != -1) {
+		switch (o) {
+		case CLI_STOP: return c->rc;
+		case OPT_LENGTH: {
+			char *end;
+			errno = 0;
+			length = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || length < 0)
+				return cli_usage_error(use, "--length: expected a number of bytes");
+			break;
+		}
+		case OPT_SHA256:
+			if (parse_hex(optarg, want256, 32))
+				return cli_usage_error(
+				    use, "--sha256: expected 64 lowercase hex digits");
+			have256 = 1;
+			break;
+		case OPT_SHA512:
+			if (parse_hex(optarg, want512, 64))
+				return cli_usage_error(
+				    use, "--sha512: expected 128 lowercase hex digits");
+			have512 = 1;
+			break;
+		}
+	}
+	if (cli_operands(c, argc, argv, 1, use))
+		return c->rc;
+	if (length < 0 || !have256)
+		return cli_usage_error(use, "--length and --sha256 are required");
+	const char *path = argv[optind];
+	struct fp_artifact_reader *r = NULL;
+	struct fp_err err = {0};
+	/* The length is known: the reader refuses a byte more before hashing it. */
+	struct fp_artifact_reader_opts ro = {.total_max = (uint64_t)length ? (uint64_t)length : 1,
+	                                     .raw = 1};
+	int rc = fp_artifact_reader_new(NULL, &ro, &r, &err);
+	if (!rc)
+		rc = read_artifact(path, r, &err);
+	uint64_t len = 0;
+	unsigned char d256[32], d512[64];
+	if (!rc && fp_artifact_reader_digests(r, &len, d256, d512))
+		rc = fp_err_set(&err, FP_EINVAL, "no digests");
+	if (!rc && len != (uint64_t)length)
+		rc = fp_err_set(&err, FP_EINVAL, "its length is %" PRIu64 ", the target says %lld",
+		                len, length);
+	if (!rc && (memcmp(d256, want256, 32) != 0 || (have512 && memcmp(d512, want512, 64) != 0)))
+		rc = fp_err_set(&err, FP_ECRYPTO, "its hashes differ from the target's");
+	fp_artifact_reader_free(r);
+	if (rc) {
+		cli_error("%s: NOT verified: %s", path, err.msg);
+		return CLI_EXIT_FAIL;
+	}
+	printf("artifact %s: verified (%" PRIu64 " bytes, sha256%s)\n", path, len,
+	       have512 ? " and sha512" : "");
 	return CLI_EXIT_OK;
 }
 
@@ -729,9 +824,8 @@ static int artifact_apply_delta(struct cli *c, int argc, char **argv)
 int cli_cmd_artifact(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-	    {"create", artifact_create},
-	    {"inspect", artifact_inspect},
-	    {"delta", artifact_delta},
+	    {"create", artifact_create},           {"inspect", artifact_inspect},
+	    {"verify", artifact_verify},           {"delta", artifact_delta},
 	    {"apply-delta", artifact_apply_delta},
 	};
 	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);
