@@ -526,8 +526,9 @@ static int artifact_delta(struct cli *c, int argc, char **argv)
 	    "\n"
 	    "Builds a delta artifact: one image payload (named NAME, default rootfs) that\n"
 	    "turns the image OLD into NEW on a device that runs OLD. --window is the target\n"
-	    "bytes per zstd frame (default 8), --prefix the most base bytes a frame refers to\n"
-	    "(default 24); a device needs about window + prefix + 1 MiB to apply it.\n"
+	    "bytes per zstd frame (default: a sixteenth of NEW as a power of two, 1 to 16),\n"
+	    "--prefix the most base bytes a frame refers to (default 32); a device needs\n"
+	    "about window + the largest prefix + 1 MiB to apply it (printed).\n"
 	    "--level is the zstd level (default 19), --block the indexed block size (default\n"
 	    "256 bytes).\n";
 	static const struct option opts[] = {

@@ -334,6 +334,7 @@ static int push_ext(struct plan *p, uint64_t b, uint64_t len, int from_match)
 static int push_diag(struct plan *p, uint64_t t0, uint64_t t1, int64_t d, uint64_t base_len,
                      int from_match)
 {
+
 	int64_t b0 = (int64_t)t0 + d, b1 = (int64_t)t1 + d;
 	if (b0 < 0)
 		b0 = 0;
@@ -440,8 +441,16 @@ int fp_delta_create(const void *base_v, size_t base_len, const void *target_v, s
 	ZSTD_CCtx *cc = NULL;
 	struct fp_delta_stats st = {0};
 	int rc = FP_ENOMEM;
-	if (!pr.window_size)
-		pr.window_size = FP_DELTA_DEFAULT_WINDOW;
+	if (!pr.window_size) {
+		/*
+		 * A sixteenth of the image, as a power of two from 1 MiB to the
+		 * default: a small image is applied in little memory, a large one
+		 * gets the largest window (more context for new content).
+		 */
+		pr.window_size = 1u << 20;
+		while (pr.window_size < FP_DELTA_DEFAULT_WINDOW && pr.window_size < target_len / 16)
+			pr.window_size <<= 1;
+	}
 	if (!pr.prefix_max)
 		pr.prefix_max = FP_DELTA_DEFAULT_PREFIX;
 	if (!pr.level)

@@ -38,8 +38,8 @@
 #define FP_DELTA_TARGET_MAX     (1ull << 40) /* bytes of a target image: 1 TiB */
 
 /* Defaults of the creator, chosen with bench/run.sh delta (bench/README.md). */
-#define FP_DELTA_DEFAULT_WINDOW (8u << 20)
-#define FP_DELTA_DEFAULT_PREFIX (24u << 20)
+#define FP_DELTA_DEFAULT_WINDOW (16u << 20) /* the largest; see fp_delta_params */
+#define FP_DELTA_DEFAULT_PREFIX (32u << 20)
 #define FP_DELTA_DEFAULT_LEVEL  19
 #define FP_DELTA_DEFAULT_BLOCK  256
 
@@ -70,10 +70,14 @@ uint64_t fp_delta_apply_mem(const struct fp_delta_header *h);
 /* ---- creating ---- */
 
 struct fp_delta_params {
-	uint32_t window_size; /* bytes of target per window; 0: FP_DELTA_DEFAULT_WINDOW */
-	uint32_t prefix_max;  /* cap on a window's base extents; 0: FP_DELTA_DEFAULT_PREFIX */
-	int level;            /* zstd level 1..22; 0: FP_DELTA_DEFAULT_LEVEL */
-	uint32_t block_size;  /* bytes per indexed base block; 0: FP_DELTA_DEFAULT_BLOCK */
+	/*
+	 * Bytes of target per window; 0: a sixteenth of the target rounded up to
+	 * a power of two, from 1 MiB to FP_DELTA_DEFAULT_WINDOW.
+	 */
+	uint32_t window_size;
+	uint32_t prefix_max; /* cap on a window's base extents; 0: FP_DELTA_DEFAULT_PREFIX */
+	int level;           /* zstd level 1..22; 0: FP_DELTA_DEFAULT_LEVEL */
+	uint32_t block_size; /* bytes per indexed base block; 0: FP_DELTA_DEFAULT_BLOCK */
 };
 
 struct fp_delta_stats {
