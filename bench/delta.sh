@@ -9,7 +9,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$SRC/build-bench"
 CACHE=${FP_BENCH_CACHE:-$HOME/.cache/fleetpatch-bench}/delta
-FSLIST=${FP_BENCH_DELTA_FS:-"ext4 squashfs"}
+FSLIST=${FP_BENCH_DELTA_FS:-"squashfs ext4"}
 
 info() { echo "info: $*"; }
 die() {
