@@ -10,9 +10,9 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$SRC/build-bench"
 CACHE=${FP_BENCH_CACHE:-$HOME/.cache/fleetpatch-bench}/delta
 FSLIST=${FP_BENCH_DELTA_FS:-"squashfs ext4"}
-# bsdiff's suffix search degrades on long runs of equal bytes (the free space
-# of an ext4 image); a peer that does not finish in this time is reported
-# as such and left out of the ratios.
+# bsdiff's suffix sort is slow on long runs of equal bytes (the free space of
+# an ext4 image); a peer that fails or does not finish in this time is
+# reported as such and left out of the ratios.
 PEER_TIMEOUT=${FP_BENCH_PEER_TIMEOUT:-1800}
 
 info() { echo "info: $*"; }
@@ -55,7 +55,7 @@ measure() {
 	shift
 	timeout "$PEER_TIMEOUT" /usr/bin/time -v -o "$TMP/time" "$@" >"$TMP/out.log" 2>&1 || rc=$?
 	[ "$rc" -eq 124 ] && return 1
-	[ "$rc" -eq 0 ] || die "$label failed: $(tail -n 5 "$TMP/out.log")"
+	[ "$rc" -eq 0 ] || { info "$label failed with status $rc: $(tail -n 3 "$TMP/out.log" "$TMP/time" | tr '\n' ' ')"; return 2; }
 	SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {
 		n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$TMP/time")
 	KB=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time")
@@ -75,7 +75,9 @@ for fs in $FSLIST; do
 			acmd=("$FP" artifact apply-delta --base "$old" --delta "$d" --out "$out")
 			;;
 		bsdiff)
-			bcmd=(bsdiff "$old" "$new" "$d")
+			# Its suffix sort recurses once per level of a run of equal bytes:
+			# with the default 8 MiB stack it dies on an ext4 image's free space.
+			bcmd=(sh -c 'ulimit -s unlimited && exec bsdiff "$@"' bsdiff "$old" "$new" "$d")
 			acmd=(bspatch "$old" "$out" "$d")
 			;;
 		xdelta3)
@@ -89,13 +91,15 @@ for fs in $FSLIST; do
 			acmd=(zstd -q -f -d --long=31 --patch-from="$old" "$d" -o "$out")
 			;;
 		esac
-		if ! measure "$tool build" "${bcmd[@]}"; then
-			[ "$tool" != fleetpatch ] || die "fleetpatch did not finish in $PEER_TIMEOUT s"
-			info "delta_${fs}_${tool} did_not_finish_within ${PEER_TIMEOUT} s"
+		mrc=0
+		measure "$tool build" "${bcmd[@]}" || mrc=$?
+		if [ "$mrc" -ne 0 ]; then
+			[ "$tool" != fleetpatch ] || die "fleetpatch failed or did not finish in $PEER_TIMEOUT s"
+			[ "$mrc" -eq 1 ] && info "delta_${fs}_${tool} did_not_finish_within ${PEER_TIMEOUT} s"
 			continue
 		fi
 		build[$tool]=$SECS
-		measure "$tool apply" "${acmd[@]}" || die "$tool apply did not finish"
+		measure "$tool apply" "${acmd[@]}" || die "$tool apply failed or did not finish"
 		apply[$tool]=$SECS
 		mem[$tool]=$KB
 		size[$tool]=$(stat -c %s "$d")
