@@ -786,7 +786,14 @@ void fp_api_model_cpe_delete(struct fp_req *r)
 		fp_reply_err(r, &err);
 		return;
 	}
-	int rc = fp_db_run(r->db, &err, NULL, "DELETE FROM model_cpes WHERE id = ?", "i", id);
+	/* Devices of that model are matched again without the mapping. */
+	int rc =
+	    fp_db_run(r->db, &err, NULL,
+	              "DELETE FROM assessed_configs WHERE config_key IN (SELECT config_key "
+	              "FROM devices WHERE model = (SELECT model FROM model_cpes WHERE id = ?))",
+	              "i", id);
+	if (rc == 0)
+		rc = fp_db_run(r->db, &err, NULL, "DELETE FROM model_cpes WHERE id = ?", "i", id);
 	if (rc == 0 && fp_db_changes(r->db) == 0)
 		rc = fp_err_set(&err, FP_ENOTFOUND, "no model mapping with id %" PRId64, id);
 	char obj[64];
