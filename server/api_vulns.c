@@ -48,25 +48,39 @@ struct nvd_ctx {
 	struct fp_job *job;
 	struct fp_err *err;
 	int64_t records, created, updated, unchanged, unassessed;
-	char **dirty;
-	size_t n_dirty, cap_dirty;
+	struct strlist {
+		char **s;
+		size_t n, cap;
+	} dirty, changed; /* keys whose CVEs changed; the CVEs created or changed */
 };
+
+static int strlist_add(struct strlist *l, const char *s)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 1024;
+		char **ns = realloc(l->s, nc * sizeof(*ns));
+		if (!ns)
+			return FP_ENOMEM;
+		l->s = ns;
+		l->cap = nc;
+	}
+	if (!(l->s[l->n] = strdup(s)))
+		return FP_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->s[i]);
+	free(l->s);
+}
 
 static int add_dirty(void *vctx, const char *key)
 {
 	struct nvd_ctx *c = vctx;
-	if (c->n_dirty == c->cap_dirty) {
-		size_t nc = c->cap_dirty ? c->cap_dirty * 2 : 1024;
-		char **nd = realloc(c->dirty, nc * sizeof(*nd));
-		if (!nd)
-			return FP_ENOMEM;
-		c->dirty = nd;
-		c->cap_dirty = nc;
-	}
-	if (!(c->dirty[c->n_dirty] = strdup(key)))
-		return FP_ENOMEM;
-	c->n_dirty++;
-	return 0;
+	return strlist_add(&c->dirty, key);
 }
 
 static int insert_key(void *vctx, const char *key)
@@ -152,6 +166,8 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		if (rc && !c->err->msg[0])
 			fp_err_set(c->err, rc, "%s: cannot index its products", cve->id);
 	}
+	if (rc == 0 && (rc = strlist_add(&c->changed, cve->id)) != 0)
+		fp_err_set(c->err, rc, "out of memory");
 	if (rc == 0) {
 		if (exists)
 			c->updated++;
@@ -207,18 +223,17 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	fp_nvd_reader_free(rd);
 	/* Then re-match what the changed records name (everything on a first import). */
 	if (rc == 0 && (c.created || c.updated)) {
-		int all = before == 0 || c.n_dirty > DIRTY_ALL;
+		int all = before == 0 || c.dirty.n > DIRTY_ALL;
 		rc = fp_db_begin(db, err);
 		if (rc == 0)
-			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, NULL, &ar, NULL, NULL,
-			               err);
+			rc = fp_assess(db, all ? NULL : c.dirty.s, c.dirty.n, c.changed.s,
+			               c.changed.n, NULL, &ar, NULL, NULL, err);
 		if (rc == 0)
 			rc = fp_db_commit(db, err);
 		fp_db_rollback(db);
 	}
-	for (size_t i = 0; i < c.n_dirty; i++)
-		free(c.dirty[i]);
-	free(c.dirty);
+	strlist_free(&c.dirty);
+	strlist_free(&c.changed);
 	if (rc)
 		return rc;
 	*report = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)c.records, "created",
@@ -306,7 +321,7 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	struct fp_assess_report ar = {0};
 	int rc = fp_db_begin(db, err);
 	if (rc == 0)
-		rc = fp_assess(db, NULL, 0, NULL, &ar, &job->done, &job->total, err);
+		rc = fp_assess(db, NULL, 0, NULL, 0, NULL, &ar, &job->done, &job->total, err);
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
