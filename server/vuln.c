@@ -35,7 +35,28 @@ struct cve_entry {
 	struct fp_nvd_configs cfg;
 	char **keys;
 	size_t nkeys;
+	int or_only; /* see or_only() */
 };
+
+/*
+ * Whether every configuration and node of cfg is a plain OR (an AND of one
+ * member is one too) without negation. Such a CVE applies to a set of CPEs
+ * exactly when it applies to one of them alone, and the CPE it names as
+ * matched is the first of those (see fp_nvd_applies()), so the results per
+ * CPE name, computed once per run, answer for any set.
+ */
+static int or_only(const struct fp_nvd_configs *cfg)
+{
+	for (size_t c = 0; c < cfg->n; c++) {
+		const struct fp_nvd_config *cf = &cfg->c[c];
+		if (cf->negate || (cf->op_and && cf->n != 1))
+			return 0;
+		for (size_t n = 0; n < cf->n; n++)
+			if (cf->nodes[n].negate || (cf->nodes[n].op_and && cf->nodes[n].n != 1))
+				return 0;
+	}
+	return 1;
+}
 
 /* The CVEs indexed under one key. */
 struct cand_list {
@@ -149,6 +170,7 @@ static struct cve_entry *cve_get(fp_db *db, struct run *run, const char *id, str
 	/* Configurations were validated on import; one that no longer parses matches nothing. */
 	if (j && fp_nvd_configs_from_json(j, &e->cfg, NULL) != 0)
 		memset(&e->cfg, 0, sizeof(e->cfg));
+	e->or_only = or_only(&e->cfg);
 	if (entry_keys(e) || fp_strmap_put(run->cves, id, e, NULL))
 		goto fail;
 	json_decref(j);
@@ -598,6 +620,17 @@ static int plat_cached(fp_db *db, const char *config_key, const struct fp_strmap
 	return 0;
 }
 
+/* alone() for the i-th CPE of a configuration's set. */
+static const unsigned char *name_alone(struct fp_strmap *map, const struct plat *p, size_t i,
+                                       const struct cand_list *l)
+{
+	char name[FP_CPE_MAX + 1];
+	size_t len = strcspn(p->text + p->name_at[i], "\n");
+	memcpy(name, p->text + p->name_at[i], len);
+	name[len] = '\0';
+	return alone(map, name, &p->cpes[i], l);
+}
+
 /* A configuration's findings as stored before this match, sorted by CVE id. */
 struct old_findings {
 	char *text; /* "cve\0cpe\0" per row */
@@ -684,7 +717,7 @@ static int match_plat(fp_db *db, const char *config_key, struct plat *p, struct 
 {
 	struct cands *src = changed_only ? &run->changed : &run->all;
 	struct fp_cpe *sub = NULL;
-	size_t n = p->n, *idx = NULL;
+	size_t n = p->n, *idx = NULL, *jdx = NULL;
 	struct cand_list **lists = NULL;
 	const unsigned char **single = NULL;
 	struct pair *pairs = NULL;
@@ -693,10 +726,11 @@ static int match_plat(fp_db *db, const char *config_key, struct plat *p, struct 
 	int rc = 0;
 	size_t m1 = n ? n : 1;
 	idx = calloc(m1, sizeof(*idx));
+	jdx = calloc(m1, sizeof(*jdx));
 	sub = calloc(m1, sizeof(*sub));
 	lists = calloc(m1, sizeof(*lists));
 	single = calloc(m1, sizeof(*single));
-	if (!idx || !sub || !lists || !single) {
+	if (!idx || !jdx || !sub || !lists || !single) {
 		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -751,29 +785,30 @@ static int match_plat(fp_db *db, const char *config_key, struct plat *p, struct 
 		qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
 	for (size_t c = 0; c < npairs;) {
 		struct cve_entry *e = pairs[c].e;
-		size_t k = 0, first = c;
+		size_t k = 0;
 		for (; c < npairs && pairs[c].e == e; c++)
 			if (k == 0 || idx[k - 1] != pairs[c].i) {
 				sub[k] = p->cpes[pairs[c].i];
+				jdx[k] = pairs[c].j;
 				idx[k++] = pairs[c].i;
 			}
 		rep->candidates++;
 		size_t m = 0;
-		int applies;
-		if (k == 1) {
-			/* The common case: the CVE names one of the configuration's products. */
-			size_t i = idx[0];
-			if (!single[i]) {
-				char name[FP_CPE_MAX + 1];
-				size_t l = strcspn(p->text + p->name_at[i], "\n");
-				memcpy(name, p->text + p->name_at[i], l);
-				name[l] = '\0';
-				if (!(single[i] = alone(src->alone, name, &p->cpes[i], lists[i]))) {
+		int applies = 0;
+		if (k == 1 || e->or_only) {
+			/* The CVE over each CPE alone: one lookup per CPE name and run. */
+			for (size_t t = 0; t < k && !applies; t++) {
+				size_t i = idx[t];
+				if (!single[i] &&
+				    !(single[i] = name_alone(src->alone, p, i, lists[i]))) {
 					rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 					goto out;
 				}
+				if (single[i][jdx[t]]) {
+					applies = 1;
+					m = t;
+				}
 			}
-			applies = single[i][pairs[first].j];
 		} else {
 			applies = fp_nvd_applies(&e->cfg, sub, k, &m);
 		}
@@ -847,6 +882,7 @@ out:
 	free(lists);
 	free(sub); /* a shallow copy of p->cpes: its strings belong to p */
 	free(idx);
+	free(jdx);
 	return rc;
 }
 
