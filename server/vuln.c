@@ -161,22 +161,24 @@ static struct cve_entry *cve_get(fp_db *db, struct run *run, const char *id, str
 	if (fp_db_prepare(db, "SELECT configurations FROM cves WHERE id = ?", &st, err))
 		return NULL;
 	fp_stmt_text(st, 1, id);
-	json_t *j = NULL;
-	if (fp_stmt_step(st, err) == FP_DB_ROW && fp_stmt_col_text(st, 0))
-		j = json_loads(fp_stmt_col_text(st, 0), 0, NULL);
-	fp_stmt_finalize(st);
+	int rc = 1;
 	if (!(e = calloc(1, sizeof(*e))) || !(e->id = strdup(id)))
 		goto fail;
 	/* Configurations were validated on import; one that no longer parses matches nothing. */
-	if (j && fp_nvd_configs_from_json(j, &e->cfg, NULL) != 0)
+	if (fp_stmt_step(st, err) == FP_DB_ROW && fp_stmt_col_text(st, 0)) {
+		const char *text = fp_stmt_col_text(st, 0);
+		rc = fp_nvd_configs_parse(text, strlen(text), &e->cfg, NULL);
+	}
+	fp_stmt_finalize(st);
+	st = NULL;
+	if (rc != 0)
 		memset(&e->cfg, 0, sizeof(e->cfg));
 	e->or_only = or_only(&e->cfg);
 	if (entry_keys(e) || fp_strmap_put(run->cves, id, e, NULL))
 		goto fail;
-	json_decref(j);
 	return e;
 fail:
-	json_decref(j);
+	fp_stmt_finalize(st);
 	entry_free(e);
 	return NULL;
 }
