@@ -95,6 +95,12 @@ int fp__js_peek(struct fp__js *s)
 	return s->p < s->end ? (unsigned char)*s->p : 0;
 }
 
+int fp__js_at_end(struct fp__js *s)
+{
+	fp__js_peek(s);
+	return s->p == s->end;
+}
+
 int fp__js_string(struct fp__js *s, struct fp__js_str *out)
 {
 	if (fp__js_peek(s) != '"')

@@ -40,8 +40,10 @@ struct fp__js_obj {
 
 /* Each returns 0, or -1 when the text is not accepted (then the caller falls back). */
 
-/* Skips whitespace; returns the next byte, or 0 at the end of the buffer. */
+/* Skips whitespace; returns the next byte, or 0 at the end of the buffer (or at a NUL). */
 int fp__js_peek(struct fp__js *s);
+/* Skips whitespace; 1 when nothing else is left (a NUL byte is not the end). */
+int fp__js_at_end(struct fp__js *s);
 /* Reads a string value. */
 int fp__js_string(struct fp__js *s, struct fp__js_str *out);
 /* Reads a number; *v is its value as jansson gives it (json_number_value()). */

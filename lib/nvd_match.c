@@ -628,7 +628,7 @@ int fp_nvd_configs_parse(const char *text, size_t len, struct fp_nvd_configs *ou
                          struct fp_err *err)
 {
 	struct fp__js s = {text, text + len, 0};
-	if (fp__nvd_configs_scan(&s, out) == 0 && fp__js_peek(&s) == 0)
+	if (fp__nvd_configs_scan(&s, out) == 0 && fp__js_at_end(&s))
 		return 0;
 	fp_nvd_configs_free(out);
 	json_error_t je;
