@@ -267,9 +267,10 @@ int fp__js_obj_next(struct fp__js *s, struct fp__js_obj *o, struct fp__js_str *k
 	if (fp__js_string(s, key) || key->escaped || o->n == FP__JS_KEYS_MAX)
 		return -1;
 	for (size_t i = 0; i < o->n; i++)
-		if (o->key[i].len == key->len && memcmp(o->key[i].raw, key->raw, key->len) == 0)
+		if (o->len[i] == key->len && memcmp(o->key[i], key->raw, key->len) == 0)
 			return -1;
-	o->key[o->n++] = *key;
+	o->key[o->n] = key->raw;
+	o->len[o->n++] = (unsigned)key->len;
 	if (fp__js_peek(s) != ':')
 		return -1;
 	s->p++;
@@ -380,34 +381,36 @@ long fp__js_decode(const struct fp__js_str *str, char *out, size_t cap)
 		return (long)str->len;
 	}
 	while (p < end) {
-		if (cap - o < 5) /* room for one code point and the NUL */
-			return -1;
 		if (*p != '\\') {
+			if (cap - o < 2)
+				return -1;
 			out[o++] = *p++;
 			continue;
 		}
 		char c = p[1];
 		p += 2;
-		switch (c) {
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'u': {
-			/* Validated by fp__js_string(): a pair when it is a high surrogate. */
-			unsigned long v = (unsigned long)hex4(p, end);
-			p += 4;
-			if (v >= 0xd800 && v <= 0xdbff) {
-				unsigned long lo = (unsigned long)hex4(p + 2, end);
-				v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			}
-			o += put_utf8(out + o, v);
-			break;
+		if (c != 'u') {
+			static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+			const char *f = strchr(from, c);
+			if (cap - o < 2)
+				return -1;
+			out[o++] = f ? to[f - from] : c; /* else '"', '\\' or '/' */
+			continue;
 		}
-		default: out[o++] = c; /* '"', '\\' and '/' */
+		/* Validated by fp__js_string(): a pair when it is a high surrogate. */
+		unsigned long v = (unsigned long)hex4(p, end);
+		p += 4;
+		if (v >= 0xd800 && v <= 0xdbff) {
+			unsigned long lo = (unsigned long)hex4(p + 2, end);
+			v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+			p += 6;
 		}
+		char u[4];
+		size_t n = put_utf8(u, v);
+		if (cap - o < n + 1)
+			return -1;
+		memcpy(out + o, u, n);
+		o += n;
 	}
 	out[o] = '\0';
 	return (long)o;

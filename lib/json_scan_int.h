@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#define FP__JS_KEYS_MAX  32 /* members of one object, for the duplicate check */
+#define FP__JS_KEYS_MAX  64 /* members of one object, for the duplicate check */
 #define FP__JS_DEPTH_MAX 64 /* nesting (skipping recurses; NVD records nest 8 deep) */
 
 struct fp__js {
@@ -34,7 +34,8 @@ struct fp__js_str {
 
 /* One object being walked: the keys seen so far, for the duplicate check. */
 struct fp__js_obj {
-	struct fp__js_str key[FP__JS_KEYS_MAX];
+	const char *key[FP__JS_KEYS_MAX];
+	unsigned len[FP__JS_KEYS_MAX];
 	size_t n;
 };
 

@@ -112,14 +112,28 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		c->unchanged++;
 		return 0;
 	}
-	struct fp_nvd_configs cfg = {0};
+	/* The reader parsed the configurations itself, or left them as a JSON tree. */
+	struct fp_nvd_configs own = {0};
+	const struct fp_nvd_configs *cfg = cve->configs ? cve->configs : &own;
 	if (cve->configurations &&
-	    (rc = fp_nvd_configs_from_json(cve->configurations, &cfg, c->err))) {
+	    (rc = fp_nvd_configs_from_json(cve->configurations, &own, c->err))) {
 		char why[FP_ERR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", c->err->msg);
 		return fp_err_set(c->err, rc, "%s: configurations: %s", cve->id, why);
 	}
-	char *cfg_text = cve->configurations ? json_dumps(cve->configurations, JSON_COMPACT) : NULL;
+	char *cfg_text = NULL;
+	if (cve->configs_text) {
+		if ((cfg_text = malloc(cve->configs_len + 1)) != NULL) {
+			memcpy(cfg_text, cve->configs_text, cve->configs_len);
+			cfg_text[cve->configs_len] = '\0';
+		}
+	} else if (cve->configurations) {
+		cfg_text = json_dumps(cve->configurations, JSON_COMPACT);
+	}
+	if ((cve->configs_text || cve->configurations) && !cfg_text) {
+		fp_nvd_configs_free(&own);
+		return fp_err_set(c->err, FP_ENOMEM, "out of memory");
+	}
 	double cvss = cve->cvss4 >= 0    ? cve->cvss4
 	              : cve->cvss31 >= 0 ? cve->cvss31
 	              : cve->cvss30 >= 0 ? cve->cvss30
@@ -154,7 +168,7 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		    "excluded.configurations, has_configs = excluded.has_configs",
 		    "sssssisssssi", cve->id, cve->published, cve->last_modified, cve->status,
 		    cve->description, milli, ver, cve->vector, cve->severity, cve->cwe, cfg_text,
-		    (int64_t)(cfg.n > 0));
+		    (int64_t)(cfg->n > 0));
 	if (rc == 0)
 		rc = fp_db_run(c->db, c->err, NULL, "DELETE FROM cve_keys WHERE cve_id = ?", "s",
 		               cve->id);
@@ -162,7 +176,7 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		void *p[3] = {c->db, (void *)cve->id, c};
 		/* Platform conditions (hardware) are indexed too: a configuration is
 		 * evaluated over every CPE whose product the CVE names. */
-		rc = fp_vuln_config_keys(&cfg, insert_key, p);
+		rc = fp_vuln_config_keys(cfg, insert_key, p);
 		if (rc && !c->err->msg[0])
 			fp_err_set(c->err, rc, "%s: cannot index its products", cve->id);
 	}
@@ -173,13 +187,13 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 			c->updated++;
 		else
 			c->created++;
-		if (cfg.n == 0)
+		if (cfg->n == 0)
 			c->unassessed++;
 	}
 out:
 	fp_stmt_finalize(st);
 	free(cfg_text);
-	fp_nvd_configs_free(&cfg);
+	fp_nvd_configs_free(&own);
 	return rc;
 }
 
@@ -203,8 +217,8 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	int rc = fp_db_run(db, err, &before, "SELECT COUNT(*) FROM cves", NULL);
 	if (rc == 0)
 		rc = fp_db_begin(db, err);
-	if (rc == 0)
-		rc = fp_nvd_reader_new(on_cve, &c, &rd, err);
+	if (rc == 0 && (rc = fp_nvd_reader_new(on_cve, &c, &rd, err)) == 0)
+		fp_nvd_reader_parse_configs(rd);
 	for (size_t off = 0; rc == 0 && off < a->len; off += FEED_CHUNK) {
 		if (fp_job_stopping(job)) {
 			rc = fp_err_set(err, FP_EIO, "the server shut down; nothing was imported");
