@@ -144,14 +144,17 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 	                  : cve->cvss2 >= 0  ? "2.0"
 	                                     : NULL;
 	int64_t milli = cvss >= 0 ? (int64_t)llround(cvss * 1000) : -1;
-	/* Keys the record named before change meaning too. */
-	if ((rc = fp_db_prepare(c->db, "SELECT key FROM cve_keys WHERE cve_id = ?", &st, c->err)))
-		goto out;
-	fp_stmt_text(st, 1, cve->id);
-	while (rc == 0 && fp_stmt_step(st, NULL) == FP_DB_ROW)
-		rc = add_dirty(c, fp_stmt_col_text(st, 0));
-	fp_stmt_finalize(st);
-	st = NULL;
+	/* Keys the record named before change meaning too (a new record has none). */
+	if (exists) {
+		if ((rc = fp_db_prepare(c->db, "SELECT key FROM cve_keys WHERE cve_id = ?", &st,
+		                        c->err)))
+			goto out;
+		fp_stmt_text(st, 1, cve->id);
+		while (rc == 0 && fp_stmt_step(st, NULL) == FP_DB_ROW)
+			rc = add_dirty(c, fp_stmt_col_text(st, 0));
+		fp_stmt_finalize(st);
+		st = NULL;
+	}
 	if (rc == 0)
 		rc = fp_db_run(
 		    c->db, c->err, NULL,
@@ -169,7 +172,7 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		    "sssssisssssi", cve->id, cve->published, cve->last_modified, cve->status,
 		    cve->description, milli, ver, cve->vector, cve->severity, cve->cwe, cfg_text,
 		    (int64_t)(cfg->n > 0));
-	if (rc == 0)
+	if (rc == 0 && exists)
 		rc = fp_db_run(c->db, c->err, NULL, "DELETE FROM cve_keys WHERE cve_id = ?", "s",
 		               cve->id);
 	if (rc == 0) {
