@@ -599,9 +599,13 @@ static int plan_build(struct plan *p, const char *model, struct fp_err *err)
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < p->nrows; i++) {
-		/* Listed ids are sorted so a row reads the same from run to run. */
-		qsort(p->row[i].removed.id, p->row[i].removed.n, sizeof(char *), cmp_id);
-		qsort(p->row[i].introduced.id, p->row[i].introduced.n, sizeof(char *), cmp_id);
+		/* Listed ids are sorted so a row reads the same from run to run (an
+		 * empty list may have no array, which qsort() must not be given). */
+		if (p->row[i].removed.n > 1)
+			qsort(p->row[i].removed.id, p->row[i].removed.n, sizeof(char *), cmp_id);
+		if (p->row[i].introduced.n > 1)
+			qsort(p->row[i].introduced.id, p->row[i].introduced.n, sizeof(char *),
+			      cmp_id);
 	}
 	recommend(p);
 	if (p->nrows > 1)
