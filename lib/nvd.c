@@ -7,7 +7,11 @@
  * escape and nesting state: it copies the small top-level object (everything
  * except the records) into a header buffer and finds the extent of each
  * element of "vulnerabilities". Each element is parsed on its own with
- * json_loadb() and turned into a struct fp_cve for the callback.
+ * json_loadb() and turned into a struct fp_cve for the callback; with
+ * fp_nvd_reader_parse_configs(), a well-formed {"cve":{…}} element is
+ * instead read in one pass by the validating scanner of json_scan.c
+ * (fast_cve()), which falls back to json_loadb() on anything it does not
+ * take, so results and errors do not depend on the path.
  *
  * Only elements are parsed by jansson, so the scanner does not validate the
  * text it skips itself. The rest of the document is validated too: the
