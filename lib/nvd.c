@@ -7,7 +7,11 @@
  * escape and nesting state: it copies the small top-level object (everything
  * except the records) into a header buffer and finds the extent of each
  * element of "vulnerabilities". Each element is parsed on its own with
- * json_loadb() and turned into a struct fp_cve for the callback.
+ * json_loadb() and turned into a struct fp_cve for the callback; with
+ * fp_nvd_reader_parse_configs(), a well-formed {"cve":{…}} element is
+ * instead read in one pass by the validating scanner of json_scan.c
+ * (fast_cve()), which falls back to json_loadb() on anything it does not
+ * take, so results and errors do not depend on the path.
  *
  * Only elements are parsed by jansson, so the scanner does not validate the
  * text it skips itself. The rest of the document is validated too: the
@@ -25,6 +29,9 @@
 #include <string.h>
 
 #include <zlib.h>
+
+#include "fleetpatch/nvd_match.h"
+#include "nvd_int.h"
 
 #define WINDOW_SIZE (64u << 10) /* inflate output per step */
 #define KEY_MAX     24          /* bytes of a top-level key worth remembering */
@@ -46,7 +53,8 @@ enum array_state { A_FIRST, A_NEED, A_AFTER };
 struct fp_nvd_reader {
 	fp_nvd_fn fn;
 	void *ctx;
-	int failed; /* the first error code; the reader refuses input after it */
+	int failed;        /* the first error code; the reader refuses input after it */
+	int parse_configs; /* fp_nvd_reader_parse_configs() */
 
 	/* Compression: -1 until the first bytes are seen, then 0 (plain) or 1 (gzip). */
 	int gzip;
@@ -302,6 +310,358 @@ int fp_cve_from_json(const json_t *item, struct fp_cve *out, struct fp_err *err)
 	return 0;
 }
 
+/* ---- the fast path: a record read without a JSON tree ---- */
+
+/*
+ * What fast_cve() gathers of one metric object of a cvssMetricV* array:
+ * presence and type of the members read_metric() looks at.
+ */
+struct metric_seen {
+	int primary;  /* source "nvd@nist.gov" and type "Primary" */
+	int data;     /* cvssData: 0 absent, 1 object, 2 another type */
+	int score_ok; /* cvssData.baseScore is a number */
+	double score;
+	int vector; /* cvssData.vectorString: 0 absent, 1 string, 2 another type */
+	struct fp__js_str vector_s;
+	int sev_data; /* cvssData.baseSeverity: 0 absent, 1 string, 2 another type */
+	struct fp__js_str sev_data_s;
+	int sev_outer; /* baseSeverity beside cvssData, the same way */
+	struct fp__js_str sev_outer_s;
+};
+
+/* A string member into dst[cap], as get_str() copies it; -1 when it is not a string or does not
+ * fit. */
+static int fast_str(struct fp__js *s, char *dst, size_t cap)
+{
+	struct fp__js_str v;
+	return fp__js_string(s, &v) || fp__js_decode(&v, dst, cap) < 0 ? -1 : 0;
+}
+
+/* An optional string member: 1 string (v set), 2 another type (skipped). */
+static int fast_kind(struct fp__js *s, struct fp__js_str *v)
+{
+	if (fp__js_peek(s) == '"')
+		return fp__js_string(s, v) ? -1 : 1;
+	return fp__js_skip(s) ? -1 : 2;
+}
+
+static int fast_metric(struct fp__js *s, struct metric_seen *m)
+{
+	struct fp__js_obj o, d;
+	struct fp__js_str k, src = {0}, type = {0};
+	int r, rd, have_src = 0, have_type = 0;
+	memset(m, 0, sizeof(*m));
+	if (fp__js_obj_begin(s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(s, &o, &k)) == 1) {
+		if (fp__js_is(&k, "source") || fp__js_is(&k, "type")) {
+			int is_src = fp__js_is(&k, "source");
+			/* read_metric() refuses a source or type that is not a string. */
+			if (fp__js_string(s, is_src ? &src : &type))
+				return -1;
+			/* Escaped spellings are compared by jansson's path; NVD writes these
+			 * plainly. */
+			if ((is_src ? &src : &type)->escaped)
+				return -1;
+			*(is_src ? &have_src : &have_type) = 1;
+		} else if (fp__js_is(&k, "baseSeverity")) {
+			if ((m->sev_outer = fast_kind(s, &m->sev_outer_s)) < 0)
+				return -1;
+		} else if (fp__js_is(&k, "cvssData")) {
+			if (fp__js_peek(s) != '{') {
+				m->data = 2;
+				if (fp__js_skip(s))
+					return -1;
+				continue;
+			}
+			m->data = 1;
+			if (fp__js_obj_begin(s, &d))
+				return -1;
+			while ((rd = fp__js_obj_next(s, &d, &k)) == 1) {
+				int c = fp__js_peek(s);
+				if (fp__js_is(&k, "baseScore") &&
+				    (c == '-' || (c >= '0' && c <= '9'))) {
+					if (fp__js_number(s, &m->score))
+						return -1;
+					m->score_ok = 1;
+				} else if (fp__js_is(&k, "vectorString")) {
+					if ((m->vector = fast_kind(s, &m->vector_s)) < 0)
+						return -1;
+				} else if (fp__js_is(&k, "baseSeverity")) {
+					if ((m->sev_data = fast_kind(s, &m->sev_data_s)) < 0)
+						return -1;
+				} else if (fp__js_skip(s)) {
+					return -1;
+				}
+			}
+			if (rd < 0)
+				return -1;
+		} else if (fp__js_skip(s)) {
+			return -1;
+		}
+	}
+	if (r < 0)
+		return -1;
+	m->primary =
+	    have_src && have_type && fp__js_is(&src, "nvd@nist.gov") && fp__js_is(&type, "Primary");
+	return 0;
+}
+
+/* One cvssMetricV* array: *chosen as read_metric() picks it; *have 0 when the array is empty. */
+static int fast_metric_list(struct fp__js *s, struct metric_seen *chosen, int *have)
+{
+	struct metric_seen m;
+	int first = 1, r;
+	*have = 0;
+	if (fp__js_arr_begin(s))
+		return -1;
+	while ((r = fp__js_arr_next(s, &first)) == 1) {
+		if (fast_metric(s, &m))
+			return -1;
+		if (!*have || (m.primary && !chosen->primary)) {
+			*chosen = m;
+			*have = 1;
+		}
+	}
+	return r;
+}
+
+/* read_metric() over the gathered facts; -1 where it would fail. */
+static int fast_apply_metric(const struct metric_seen *m, int have, double *score,
+                             struct fp_cve *out)
+{
+	*score = -1;
+	if (!have)
+		return 0;
+	if (m->data != 1 || !m->score_ok || !(m->score >= 0 && m->score <= 10))
+		return -1;
+	*score = m->score;
+	if (out->vector[0] == '\0') {
+		if (m->vector != 1 ||
+		    fp__js_decode(&m->vector_s, out->vector, sizeof(out->vector)) < 0)
+			return -1;
+		/* CVSS 2.0 keeps baseSeverity beside cvssData, later versions inside it. */
+		int kind = m->sev_data ? m->sev_data : m->sev_outer;
+		const struct fp__js_str *sev = m->sev_data ? &m->sev_data_s : &m->sev_outer_s;
+		out->severity[0] = '\0';
+		if (kind == 2 ||
+		    (kind == 1 && fp__js_decode(sev, out->severity, sizeof(out->severity)) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const METRIC_KEYS[4] = {"cvssMetricV40", "cvssMetricV31", "cvssMetricV30",
+                                           "cvssMetricV2"};
+
+static int fast_metrics(struct fp__js *s, struct fp_cve *out)
+{
+	struct fp__js_obj o;
+	struct fp__js_str k;
+	struct metric_seen chosen[4];
+	int have[4] = {0, 0, 0, 0}, present[4] = {0, 0, 0, 0}, r;
+	if (fp__js_obj_begin(s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(s, &o, &k)) == 1) {
+		int v = -1;
+		for (int i = 0; i < 4; i++)
+			if (fp__js_is(&k, METRIC_KEYS[i]))
+				v = i;
+		if (v < 0) {
+			if (fp__js_skip(s))
+				return -1;
+			continue;
+		}
+		present[v] = 1;
+		if (fast_metric_list(s, &chosen[v], &have[v]))
+			return -1;
+	}
+	if (r < 0)
+		return -1;
+	double *score[4] = {&out->cvss4, &out->cvss31, &out->cvss30, &out->cvss2};
+	for (int i = 0; i < 4; i++)
+		if (fast_apply_metric(&chosen[i], present[i] && have[i], score[i], out))
+			return -1;
+	return 0;
+}
+
+/* descriptions: every element an object with "lang" and "value" strings; the first "en" kept. */
+static int fast_descriptions(struct fp__js *s, struct fp_cve *out)
+{
+	int first = 1, r;
+	if (fp__js_arr_begin(s))
+		return -1;
+	while ((r = fp__js_arr_next(s, &first)) == 1) {
+		struct fp__js_obj o;
+		struct fp__js_str k, lang, value;
+		int rd, have_lang = 0, have_value = 0;
+		if (fp__js_obj_begin(s, &o))
+			return -1;
+		while ((rd = fp__js_obj_next(s, &o, &k)) == 1) {
+			if (fp__js_is(&k, "lang")) {
+				if (fp__js_string(s, &lang) || lang.escaped)
+					return -1;
+				have_lang = 1;
+			} else if (fp__js_is(&k, "value")) {
+				if (fp__js_string(s, &value))
+					return -1;
+				have_value = 1;
+			} else if (fp__js_skip(s)) {
+				return -1;
+			}
+		}
+		if (rd < 0 || !have_lang || !have_value)
+			return -1;
+		if (!out->description && fp__js_is(&lang, "en")) {
+			/* Decoding never makes a string longer. */
+			if (!(out->description = malloc(value.len + 1)) ||
+			    fp__js_decode(&value, out->description, value.len + 1) < 0)
+				return -1;
+		}
+	}
+	return r;
+}
+
+/* weaknesses: the first element with a non-empty "description" gives the CWE. */
+static int fast_weaknesses(struct fp__js *s, struct fp_cve *out)
+{
+	int first = 1, r, done = 0;
+	if (fp__js_arr_begin(s))
+		return -1;
+	while ((r = fp__js_arr_next(s, &first)) == 1) {
+		struct fp__js_obj o;
+		struct fp__js_str k;
+		int rd;
+		if (fp__js_obj_begin(s, &o))
+			return -1;
+		while ((rd = fp__js_obj_next(s, &o, &k)) == 1) {
+			int dfirst = 1, re;
+			if (!fp__js_is(&k, "description")) {
+				if (fp__js_skip(s))
+					return -1;
+				continue;
+			}
+			if (fp__js_arr_begin(s))
+				return -1;
+			while ((re = fp__js_arr_next(s, &dfirst)) == 1) {
+				struct fp__js_obj d;
+				struct fp__js_str dk;
+				int rv, have_value = 0;
+				if (done) {
+					if (fp__js_skip(s))
+						return -1;
+					continue;
+				}
+				if (fp__js_obj_begin(s, &d))
+					return -1;
+				while ((rv = fp__js_obj_next(s, &d, &dk)) == 1) {
+					if (fp__js_is(&dk, "value")) {
+						if (fast_str(s, out->cwe, sizeof(out->cwe)))
+							return -1;
+						have_value = 1;
+					} else if (fp__js_skip(s)) {
+						return -1;
+					}
+				}
+				if (rv < 0 || !have_value)
+					return -1;
+				done = 1;
+			}
+			if (re < 0)
+				return -1;
+		}
+		if (rd < 0)
+			return -1;
+	}
+	return r;
+}
+
+static const char *const STR_KEYS[5] = {"published", "lastModified", "vulnStatus", "cisaExploitAdd",
+                                        "cisaActionDue"};
+
+/* The members of the "cve" object that fp_cve_from_json() reads. */
+static int fast_cve_object(struct fp__js *s, struct fp_cve *out, struct fp_nvd_configs *cfg,
+                           const char **ctext, size_t *clen)
+{
+	struct fp__js_obj o;
+	struct fp__js_str k;
+	char *dst[5] = {out->published, out->last_modified, out->status, out->kev_added,
+	                out->kev_due};
+	size_t cap[5] = {sizeof(out->published), sizeof(out->last_modified), sizeof(out->status),
+	                 sizeof(out->kev_added), sizeof(out->kev_due)};
+	int r, have_id = 0, have[5] = {0, 0, 0, 0, 0};
+	if (fp__js_obj_begin(s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(s, &o, &k)) == 1) {
+		int f = -1;
+		for (int i = 0; i < 5; i++)
+			if (fp__js_is(&k, STR_KEYS[i]))
+				f = i;
+		if (f >= 0) {
+			if (fast_str(s, dst[f], cap[f]))
+				return -1;
+			have[f] = 1;
+		} else if (fp__js_is(&k, "id")) {
+			if (fast_str(s, out->id, sizeof(out->id)))
+				return -1;
+			have_id = 1;
+		} else if (fp__js_is(&k, "descriptions")) {
+			if (fast_descriptions(s, out))
+				return -1;
+		} else if (fp__js_is(&k, "weaknesses")) {
+			if (fast_weaknesses(s, out))
+				return -1;
+		} else if (fp__js_is(&k, "metrics")) {
+			if (fast_metrics(s, out))
+				return -1;
+		} else if (fp__js_is(&k, "configurations")) {
+			fp__js_peek(s);
+			*ctext = s->p;
+			if (fp__nvd_configs_scan(s, cfg))
+				return -1;
+			*clen = (size_t)(s->p - *ctext);
+		} else if (fp__js_skip(s)) {
+			return -1;
+		}
+	}
+	if (r < 0 || !have_id || !have[0] || !have[1] || !fp_cve_id_valid(out->id))
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads a {"cve":{…}} element into out (zeroed first) and, when it has
+ * them, its configurations into cfg with their text; -1 when the fast path
+ * does not accept the text (the caller then takes the jansson path, which
+ * gives the same result or the error). out and cfg must be freed either way.
+ */
+static int fast_cve(const char *text, size_t len, struct fp_cve *out, struct fp_nvd_configs *cfg,
+                    const char **ctext, size_t *clen)
+{
+	struct fp__js s = {text, text + len, 0};
+	struct fp__js_obj o;
+	struct fp__js_str k;
+	int r, have_cve = 0;
+	memset(out, 0, sizeof(*out));
+	memset(cfg, 0, sizeof(*cfg));
+	out->cvss4 = out->cvss31 = out->cvss30 = out->cvss2 = -1;
+	*ctext = NULL;
+	*clen = 0;
+	if (fp__js_obj_begin(&s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(&s, &o, &k)) == 1) {
+		if (fp__js_is(&k, "cve")) {
+			if (fast_cve_object(&s, out, cfg, ctext, clen))
+				return -1;
+			have_cve = 1;
+		} else if (fp__js_skip(&s)) {
+			return -1;
+		}
+	}
+	/* A record without "cve" is the cve object itself: left to the jansson path. */
+	return r < 0 || !have_cve || !fp__js_at_end(&s) ? -1 : 0;
+}
+
 /* ---- the reader ---- */
 
 int fp_nvd_reader_new(fp_nvd_fn fn, void *ctx, struct fp_nvd_reader **out, struct fp_err *err)
@@ -318,6 +678,11 @@ int fp_nvd_reader_new(fp_nvd_fn fn, void *ctx, struct fp_nvd_reader **out, struc
 	r->mode = M_START;
 	*out = r;
 	return 0;
+}
+
+void fp_nvd_reader_parse_configs(struct fp_nvd_reader *r)
+{
+	r->parse_configs = 1;
 }
 
 void fp_nvd_reader_free(struct fp_nvd_reader *r)
@@ -457,6 +822,32 @@ static int deliver(struct fp_nvd_reader *r, const char *text, size_t len, struct
 	unsigned long long nth = r->records + 1;
 	if (len > FP_NVD_RECORD_MAX)
 		return record_too_big(r, err);
+	struct fp_cve cve;
+	struct fp_err inner;
+	int rc;
+	if (r->parse_configs) {
+		struct fp_nvd_configs cfg;
+		const char *ctext;
+		size_t clen;
+		int fast = fast_cve(text, len, &cve, &cfg, &ctext, &clen) == 0;
+		if (fast) {
+			cve.configs = ctext ? &cfg : NULL;
+			cve.configs_text = ctext;
+			cve.configs_len = clen;
+			r->records++;
+			rc = r->fn(r->ctx, &cve, text, len);
+			if (rc)
+				fp_err_set(
+				    err, rc,
+				    "the record callback stopped the NVD reader at %s (record "
+				    "%llu)",
+				    cve.id, nth);
+		}
+		fp_nvd_configs_free(&cfg);
+		fp_cve_free(&cve);
+		if (fast)
+			return rc;
+	}
 	json_error_t je;
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
@@ -464,9 +855,7 @@ static int deliver(struct fp_nvd_reader *r, const char *text, size_t len, struct
 		                  "record %llu (at byte %llu of the JSON text) is malformed: %s "
 		                  "(line %d, column %d of the record)",
 		                  nth, r->elem_off, je.text, je.line, je.column);
-	struct fp_cve cve;
-	struct fp_err inner;
-	int rc = fp_cve_from_json(j, &cve, &inner);
+	rc = fp_cve_from_json(j, &cve, &inner);
 	json_decref(j);
 	if (rc) {
 		fp_err_set(err, rc, "record %llu (at byte %llu of the JSON text): %s", nth,

@@ -3,7 +3,10 @@
  * device's CPE set (see nvd_match.h and docs/design/cpe-matching.md).
  *
  * Parsing copies the JSON into plain structs once, so evaluation (run once
- * per distinct device platform) touches no JSON and allocates nothing.
+ * per distinct device platform) touches no JSON and allocates nothing. The
+ * text can also be parsed without building a jansson tree first
+ * (fp_nvd_configs_parse(), with jansson as its fallback), which is how the
+ * NVD import and the assessment read it.
  */
 #include "fleetpatch/nvd_match.h"
 
@@ -12,6 +15,8 @@
 #include <string.h>
 
 #include "fleetpatch/version.h"
+#include "json_scan_int.h"
+#include "nvd_int.h"
 
 /* Where in the configurations array a problem is, for error messages. */
 struct where {
@@ -399,5 +404,239 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
+	return rc;
+}
+
+/* ------------------------------------------------- parsing without a tree */
+
+/*
+ * The fast path of fp_nvd_configs_parse(): the same structs straight from
+ * the text. It returns -1 on anything fp_nvd_configs_from_json() could
+ * refuse, and on a few things it would accept (see json_scan_int.h); the
+ * caller then takes the jansson path, which decides and words the error.
+ */
+
+/* Reads an optional "operator" value: null or "OR" is 0, "AND" is 1. */
+static int scan_operator(struct fp__js *s, int *op_and)
+{
+	struct fp__js_str v;
+	char buf[8];
+	int lit;
+	if (fp__js_peek(s) == 'n')
+		return fp__js_literal(s, &lit) || lit != -1 ? -1 : (*op_and = 0);
+	if (fp__js_string(s, &v) || fp__js_decode(&v, buf, sizeof(buf)) < 0)
+		return -1;
+	if (strcmp(buf, "AND") == 0)
+		*op_and = 1;
+	else if (strcmp(buf, "OR") == 0)
+		*op_and = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* Reads a boolean or null (null is 0 when allowed). */
+static int scan_bool(struct fp__js *s, int null_ok, int *out)
+{
+	int v;
+	if (fp__js_literal(s, &v) || (v == -1 && !null_ok))
+		return -1;
+	*out = v == 1;
+	return 0;
+}
+
+/* A version bound: its CPE quoting resolved, like get_bound(). */
+static int scan_bound(const struct fp__js_str *v, char **out)
+{
+	char buf[FP_CPE_MAX + 1];
+	long n = fp__js_decode(v, buf, sizeof(buf));
+	if (n <= 0)
+		return -1;
+	char *d = malloc((size_t)n + 1);
+	if (!d)
+		return -1;
+	size_t k = 0;
+	for (long i = 0; i < n; i++) {
+		if (buf[i] == '\\' && i + 1 < n)
+			i++;
+		d[k++] = buf[i];
+	}
+	d[k] = '\0';
+	*out = d;
+	return 0;
+}
+
+static const char *const BOUND_KEYS[4] = {"versionStartIncluding", "versionStartExcluding",
+                                          "versionEndIncluding", "versionEndExcluding"};
+
+static int scan_match(struct fp__js *s, struct fp_nvd_cpe_match *m)
+{
+	struct fp__js_obj o;
+	struct fp__js_str k, crit, bound[4];
+	int r, have_crit = 0, vuln = -1, have_bound[4] = {0, 0, 0, 0};
+	if (fp__js_obj_begin(s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(s, &o, &k)) == 1) {
+		int b = -1;
+		for (int i = 0; i < 4; i++)
+			if (fp__js_is(&k, BOUND_KEYS[i]))
+				b = i;
+		if (fp__js_is(&k, "vulnerable")) {
+			if (scan_bool(s, 0, &vuln))
+				return -1;
+		} else if (fp__js_is(&k, "criteria")) {
+			if (fp__js_string(s, &crit))
+				return -1;
+			have_crit = 1;
+		} else if (b >= 0) {
+			int lit;
+			if (fp__js_peek(s) == 'n') {
+				if (fp__js_literal(s, &lit) || lit != -1)
+					return -1;
+			} else {
+				if (fp__js_string(s, &bound[b]))
+					return -1;
+				have_bound[b] = 1;
+			}
+		} else if (fp__js_skip(s)) {
+			return -1;
+		}
+	}
+	if (r < 0 || vuln < 0 || !have_crit)
+		return -1;
+	char name[FP_CPE_MAX + 1];
+	if (fp__js_decode(&crit, name, sizeof(name)) < 0 ||
+	    fp_cpe_parse(name, &m->criteria, NULL) != 0)
+		return -1;
+	m->vulnerable = vuln;
+	char **dst[4] = {&m->start_incl, &m->start_excl, &m->end_incl, &m->end_excl};
+	for (int i = 0; i < 4; i++)
+		if (have_bound[i] && scan_bound(&bound[i], dst[i]))
+			return -1;
+	return 0;
+}
+
+/* Grows an array of elements of size sz holding n to room for n + 1; zeroes the new one. */
+static int grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	if (n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 4;
+		void *na = realloc(*arr, nc * sz);
+		if (!na)
+			return -1;
+		*arr = na;
+		*cap = nc;
+	}
+	memset((char *)*arr + n * sz, 0, sz);
+	return 0;
+}
+
+static int scan_node(struct fp__js *s, struct fp_nvd_node *nd, size_t *total)
+{
+	struct fp__js_obj o;
+	struct fp__js_str k;
+	int r, have_matches = 0;
+	if (fp__js_obj_begin(s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(s, &o, &k)) == 1) {
+		if (fp__js_is(&k, "operator")) {
+			if (scan_operator(s, &nd->op_and))
+				return -1;
+		} else if (fp__js_is(&k, "negate")) {
+			if (scan_bool(s, 1, &nd->negate))
+				return -1;
+		} else if (fp__js_is(&k, "cpeMatch")) {
+			size_t cap = 0;
+			int first = 1;
+			if (have_matches || fp__js_arr_begin(s))
+				return -1;
+			have_matches = 1;
+			while ((r = fp__js_arr_next(s, &first)) == 1) {
+				if (nd->n == FP_NVD_MATCHES_MAX ||
+				    ++*total > FP_NVD_MATCHES_TOTAL_MAX ||
+				    grow((void **)&nd->m, &cap, nd->n, sizeof(*nd->m)))
+					return -1;
+				nd->n++;
+				if (scan_match(s, &nd->m[nd->n - 1]))
+					return -1;
+			}
+			if (r < 0)
+				return -1;
+		} else if (fp__js_skip(s)) {
+			return -1;
+		}
+	}
+	return r < 0 || !have_matches ? -1 : 0;
+}
+
+static int scan_config(struct fp__js *s, struct fp_nvd_config *cf, size_t *total)
+{
+	struct fp__js_obj o;
+	struct fp__js_str k;
+	int r, have_nodes = 0;
+	if (fp__js_obj_begin(s, &o))
+		return -1;
+	while ((r = fp__js_obj_next(s, &o, &k)) == 1) {
+		if (fp__js_is(&k, "operator")) {
+			if (scan_operator(s, &cf->op_and))
+				return -1;
+		} else if (fp__js_is(&k, "negate")) {
+			if (scan_bool(s, 1, &cf->negate))
+				return -1;
+		} else if (fp__js_is(&k, "nodes")) {
+			size_t cap = 0;
+			int first = 1;
+			if (have_nodes || fp__js_arr_begin(s))
+				return -1;
+			have_nodes = 1;
+			while ((r = fp__js_arr_next(s, &first)) == 1) {
+				if (cf->n == FP_NVD_NODES_MAX ||
+				    grow((void **)&cf->nodes, &cap, cf->n, sizeof(*cf->nodes)))
+					return -1;
+				cf->n++;
+				if (scan_node(s, &cf->nodes[cf->n - 1], total))
+					return -1;
+			}
+			if (r < 0)
+				return -1;
+		} else if (fp__js_skip(s)) {
+			return -1;
+		}
+	}
+	return r < 0 || !have_nodes ? -1 : 0;
+}
+
+int fp__nvd_configs_scan(struct fp__js *s, struct fp_nvd_configs *out)
+{
+	size_t cap = 0, total = 0;
+	int first = 1, r;
+	memset(out, 0, sizeof(*out));
+	if (fp__js_arr_begin(s))
+		return -1;
+	while ((r = fp__js_arr_next(s, &first)) == 1) {
+		if (out->n == FP_NVD_CONFIGS_MAX ||
+		    grow((void **)&out->c, &cap, out->n, sizeof(*out->c)))
+			return -1;
+		out->n++;
+		if (scan_config(s, &out->c[out->n - 1], &total))
+			return -1;
+	}
+	return r;
+}
+
+int fp_nvd_configs_parse(const char *text, size_t len, struct fp_nvd_configs *out,
+                         struct fp_err *err)
+{
+	struct fp__js s = {text, text + len, 0};
+	if (fp__nvd_configs_scan(&s, out) == 0 && fp__js_at_end(&s))
+		return 0;
+	fp_nvd_configs_free(out);
+	json_error_t je;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return fp_err_set(err, FP_EINVAL, "NVD configurations are not valid JSON: %s",
+		                  je.text);
+	int rc = fp_nvd_configs_from_json(j, out, err);
+	json_decref(j);
 	return rc;
 }

@@ -109,7 +109,7 @@ static int assess_new(fp_db *db, json_t *report, struct fp_err *err)
 		return 0;
 	static char *const none[1] = {NULL};
 	struct fp_assess_report rep;
-	int rc = fp_assess(db, none, 0, NULL, &rep, NULL, NULL, err);
+	int rc = fp_assess(db, none, 0, NULL, 0, NULL, &rep, NULL, NULL, err);
 	if (rc == 0)
 		json_object_set_new(report, "assessment", fp_assess_report_json(&rep));
 	return rc;

@@ -48,25 +48,39 @@ struct nvd_ctx {
 	struct fp_job *job;
 	struct fp_err *err;
 	int64_t records, created, updated, unchanged, unassessed;
-	char **dirty;
-	size_t n_dirty, cap_dirty;
+	struct strlist {
+		char **s;
+		size_t n, cap;
+	} dirty, changed; /* keys whose CVEs changed; the CVEs created or changed */
 };
+
+static int strlist_add(struct strlist *l, const char *s)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 1024;
+		char **ns = realloc(l->s, nc * sizeof(*ns));
+		if (!ns)
+			return FP_ENOMEM;
+		l->s = ns;
+		l->cap = nc;
+	}
+	if (!(l->s[l->n] = strdup(s)))
+		return FP_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->s[i]);
+	free(l->s);
+}
 
 static int add_dirty(void *vctx, const char *key)
 {
 	struct nvd_ctx *c = vctx;
-	if (c->n_dirty == c->cap_dirty) {
-		size_t nc = c->cap_dirty ? c->cap_dirty * 2 : 1024;
-		char **nd = realloc(c->dirty, nc * sizeof(*nd));
-		if (!nd)
-			return FP_ENOMEM;
-		c->dirty = nd;
-		c->cap_dirty = nc;
-	}
-	if (!(c->dirty[c->n_dirty] = strdup(key)))
-		return FP_ENOMEM;
-	c->n_dirty++;
-	return 0;
+	return strlist_add(&c->dirty, key);
 }
 
 static int insert_key(void *vctx, const char *key)
@@ -98,14 +112,28 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		c->unchanged++;
 		return 0;
 	}
-	struct fp_nvd_configs cfg = {0};
+	/* The reader parsed the configurations itself, or left them as a JSON tree. */
+	struct fp_nvd_configs own = {0};
+	const struct fp_nvd_configs *cfg = cve->configs ? cve->configs : &own;
 	if (cve->configurations &&
-	    (rc = fp_nvd_configs_from_json(cve->configurations, &cfg, c->err))) {
+	    (rc = fp_nvd_configs_from_json(cve->configurations, &own, c->err))) {
 		char why[FP_ERR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", c->err->msg);
 		return fp_err_set(c->err, rc, "%s: configurations: %s", cve->id, why);
 	}
-	char *cfg_text = cve->configurations ? json_dumps(cve->configurations, JSON_COMPACT) : NULL;
+	char *cfg_text = NULL;
+	if (cve->configs_text) {
+		if ((cfg_text = malloc(cve->configs_len + 1)) != NULL) {
+			memcpy(cfg_text, cve->configs_text, cve->configs_len);
+			cfg_text[cve->configs_len] = '\0';
+		}
+	} else if (cve->configurations) {
+		cfg_text = json_dumps(cve->configurations, JSON_COMPACT);
+	}
+	if ((cve->configs_text || cve->configurations) && !cfg_text) {
+		fp_nvd_configs_free(&own);
+		return fp_err_set(c->err, FP_ENOMEM, "out of memory");
+	}
 	double cvss = cve->cvss4 >= 0    ? cve->cvss4
 	              : cve->cvss31 >= 0 ? cve->cvss31
 	              : cve->cvss30 >= 0 ? cve->cvss30
@@ -116,14 +144,17 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 	                  : cve->cvss2 >= 0  ? "2.0"
 	                                     : NULL;
 	int64_t milli = cvss >= 0 ? (int64_t)llround(cvss * 1000) : -1;
-	/* Keys the record named before change meaning too. */
-	if ((rc = fp_db_prepare(c->db, "SELECT key FROM cve_keys WHERE cve_id = ?", &st, c->err)))
-		goto out;
-	fp_stmt_text(st, 1, cve->id);
-	while (rc == 0 && fp_stmt_step(st, NULL) == FP_DB_ROW)
-		rc = add_dirty(c, fp_stmt_col_text(st, 0));
-	fp_stmt_finalize(st);
-	st = NULL;
+	/* Keys the record named before change meaning too (a new record has none). */
+	if (exists) {
+		if ((rc = fp_db_prepare(c->db, "SELECT key FROM cve_keys WHERE cve_id = ?", &st,
+		                        c->err)))
+			goto out;
+		fp_stmt_text(st, 1, cve->id);
+		while (rc == 0 && fp_stmt_step(st, NULL) == FP_DB_ROW)
+			rc = add_dirty(c, fp_stmt_col_text(st, 0));
+		fp_stmt_finalize(st);
+		st = NULL;
+	}
 	if (rc == 0)
 		rc = fp_db_run(
 		    c->db, c->err, NULL,
@@ -140,30 +171,32 @@ static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t 
 		    "excluded.configurations, has_configs = excluded.has_configs",
 		    "sssssisssssi", cve->id, cve->published, cve->last_modified, cve->status,
 		    cve->description, milli, ver, cve->vector, cve->severity, cve->cwe, cfg_text,
-		    (int64_t)(cfg.n > 0));
-	if (rc == 0)
+		    (int64_t)(cfg->n > 0));
+	if (rc == 0 && exists)
 		rc = fp_db_run(c->db, c->err, NULL, "DELETE FROM cve_keys WHERE cve_id = ?", "s",
 		               cve->id);
 	if (rc == 0) {
 		void *p[3] = {c->db, (void *)cve->id, c};
 		/* Platform conditions (hardware) are indexed too: a configuration is
 		 * evaluated over every CPE whose product the CVE names. */
-		rc = fp_vuln_config_keys(&cfg, insert_key, p);
+		rc = fp_vuln_config_keys(cfg, insert_key, p);
 		if (rc && !c->err->msg[0])
 			fp_err_set(c->err, rc, "%s: cannot index its products", cve->id);
 	}
+	if (rc == 0 && (rc = strlist_add(&c->changed, cve->id)) != 0)
+		fp_err_set(c->err, rc, "out of memory");
 	if (rc == 0) {
 		if (exists)
 			c->updated++;
 		else
 			c->created++;
-		if (cfg.n == 0)
+		if (cfg->n == 0)
 			c->unassessed++;
 	}
 out:
 	fp_stmt_finalize(st);
 	free(cfg_text);
-	fp_nvd_configs_free(&cfg);
+	fp_nvd_configs_free(&own);
 	return rc;
 }
 
@@ -187,8 +220,8 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	int rc = fp_db_run(db, err, &before, "SELECT COUNT(*) FROM cves", NULL);
 	if (rc == 0)
 		rc = fp_db_begin(db, err);
-	if (rc == 0)
-		rc = fp_nvd_reader_new(on_cve, &c, &rd, err);
+	if (rc == 0 && (rc = fp_nvd_reader_new(on_cve, &c, &rd, err)) == 0)
+		fp_nvd_reader_parse_configs(rd);
 	for (size_t off = 0; rc == 0 && off < a->len; off += FEED_CHUNK) {
 		if (fp_job_stopping(job)) {
 			rc = fp_err_set(err, FP_EIO, "the server shut down; nothing was imported");
@@ -207,18 +240,17 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	fp_nvd_reader_free(rd);
 	/* Then re-match what the changed records name (everything on a first import). */
 	if (rc == 0 && (c.created || c.updated)) {
-		int all = before == 0 || c.n_dirty > DIRTY_ALL;
+		int all = before == 0 || c.dirty.n > DIRTY_ALL;
 		rc = fp_db_begin(db, err);
 		if (rc == 0)
-			rc = fp_assess(db, all ? NULL : c.dirty, c.n_dirty, NULL, &ar, NULL, NULL,
-			               err);
+			rc = fp_assess(db, all ? NULL : c.dirty.s, c.dirty.n, c.changed.s,
+			               c.changed.n, NULL, &ar, NULL, NULL, err);
 		if (rc == 0)
 			rc = fp_db_commit(db, err);
 		fp_db_rollback(db);
 	}
-	for (size_t i = 0; i < c.n_dirty; i++)
-		free(c.dirty[i]);
-	free(c.dirty);
+	strlist_free(&c.dirty);
+	strlist_free(&c.changed);
 	if (rc)
 		return rc;
 	*report = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)c.records, "created",
@@ -306,7 +338,7 @@ static int assess_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_
 	struct fp_assess_report ar = {0};
 	int rc = fp_db_begin(db, err);
 	if (rc == 0)
-		rc = fp_assess(db, NULL, 0, NULL, &ar, &job->done, &job->total, err);
+		rc = fp_assess(db, NULL, 0, NULL, 0, NULL, &ar, &job->done, &job->total, err);
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
@@ -786,7 +818,14 @@ void fp_api_model_cpe_delete(struct fp_req *r)
 		fp_reply_err(r, &err);
 		return;
 	}
-	int rc = fp_db_run(r->db, &err, NULL, "DELETE FROM model_cpes WHERE id = ?", "i", id);
+	/* Devices of that model are matched again without the mapping. */
+	int rc =
+	    fp_db_run(r->db, &err, NULL,
+	              "DELETE FROM assessed_configs WHERE config_key IN (SELECT config_key "
+	              "FROM devices WHERE model = (SELECT model FROM model_cpes WHERE id = ?))",
+	              "i", id);
+	if (rc == 0)
+		rc = fp_db_run(r->db, &err, NULL, "DELETE FROM model_cpes WHERE id = ?", "i", id);
 	if (rc == 0 && fp_db_changes(r->db) == 0)
 		rc = fp_err_set(&err, FP_ENOTFOUND, "no model mapping with id %" PRId64, id);
 	char obj[64];

@@ -107,7 +107,7 @@ static const char *const migrations[] = {
     "CREATE TABLE cve_keys ("
     " key TEXT NOT NULL,"
     " cve_id TEXT NOT NULL,"
-    " PRIMARY KEY (key, cve_id));"
+    " PRIMARY KEY (key, cve_id)) WITHOUT ROWID;"
     "CREATE INDEX cve_keys_cve ON cve_keys(cve_id);"
     "CREATE TABLE kev ("
     " cve_id TEXT PRIMARY KEY,"

@@ -35,19 +35,54 @@ struct cve_entry {
 	struct fp_nvd_configs cfg;
 	char **keys;
 	size_t nkeys;
+	int or_only; /* see or_only() */
 };
+
+/*
+ * Whether every configuration and node of cfg is a plain OR (an AND of one
+ * member is one too) without negation. Such a CVE applies to a set of CPEs
+ * exactly when it applies to one of them alone, and the CPE it names as
+ * matched is the first of those (see fp_nvd_applies()), so the results per
+ * CPE name, computed once per run, answer for any set.
+ */
+static int or_only(const struct fp_nvd_configs *cfg)
+{
+	for (size_t c = 0; c < cfg->n; c++) {
+		const struct fp_nvd_config *cf = &cfg->c[c];
+		if (cf->negate || (cf->op_and && cf->n != 1))
+			return 0;
+		for (size_t n = 0; n < cf->n; n++)
+			if (cf->nodes[n].negate || (cf->nodes[n].op_and && cf->nodes[n].n != 1))
+				return 0;
+	}
+	return 1;
+}
 
 /* The CVEs indexed under one key. */
 struct cand_list {
 	struct cve_entry **e;
-	size_t n;
+	size_t n, cap;
 };
 
-/* Caches of one assessment run: CVE id → entry, key → candidates. */
-struct run {
-	struct fp_strmap *cves, *cands;
+/* Where candidates come from, with the per-name results computed over them. */
+struct cands {
+	struct fp_strmap *lists; /* key → struct cand_list */
 	struct fp_strmap *alone; /* CPE name → struct name_result */
-	int64_t id;              /* marks the findings seen in this run */
+};
+
+/*
+ * Caches of one assessment run: CVE id → entry; every CVE indexed under a
+ * key (loaded on first use); and, when the run follows an NVD import, only
+ * the CVEs that import created or changed (built at the start), which is all
+ * a known configuration needs to be matched against again.
+ */
+struct run {
+	struct fp_strmap *cves;
+	struct cands all, changed;
+	char *const *changed_ids; /* sorted, borrowed; NULL outside such runs */
+	size_t n_changed;
+	int changed_built; /* changed.lists is built when a configuration first needs it */
+	int64_t id;        /* marks the findings written in this run */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -126,21 +161,24 @@ static struct cve_entry *cve_get(fp_db *db, struct run *run, const char *id, str
 	if (fp_db_prepare(db, "SELECT configurations FROM cves WHERE id = ?", &st, err))
 		return NULL;
 	fp_stmt_text(st, 1, id);
-	json_t *j = NULL;
-	if (fp_stmt_step(st, err) == FP_DB_ROW && fp_stmt_col_text(st, 0))
-		j = json_loads(fp_stmt_col_text(st, 0), 0, NULL);
-	fp_stmt_finalize(st);
+	int rc = 1;
 	if (!(e = calloc(1, sizeof(*e))) || !(e->id = strdup(id)))
 		goto fail;
 	/* Configurations were validated on import; one that no longer parses matches nothing. */
-	if (j && fp_nvd_configs_from_json(j, &e->cfg, NULL) != 0)
+	if (fp_stmt_step(st, err) == FP_DB_ROW && fp_stmt_col_text(st, 0)) {
+		const char *text = fp_stmt_col_text(st, 0);
+		rc = fp_nvd_configs_parse(text, strlen(text), &e->cfg, NULL);
+	}
+	fp_stmt_finalize(st);
+	st = NULL;
+	if (rc != 0)
 		memset(&e->cfg, 0, sizeof(e->cfg));
+	e->or_only = or_only(&e->cfg);
 	if (entry_keys(e) || fp_strmap_put(run->cves, id, e, NULL))
 		goto fail;
-	json_decref(j);
 	return e;
 fail:
-	json_decref(j);
+	fp_stmt_finalize(st);
 	entry_free(e);
 	return NULL;
 }
@@ -148,7 +186,7 @@ fail:
 /* The CVEs indexed under key, loaded once per run. */
 static struct cand_list *cands_get(fp_db *db, struct run *run, const char *key, struct fp_err *err)
 {
-	struct cand_list *l = fp_strmap_get(run->cands, key);
+	struct cand_list *l = fp_strmap_get(run->all.lists, key);
 	if (l)
 		return l;
 	if (!(l = calloc(1, sizeof(*l))))
@@ -189,11 +227,58 @@ static struct cand_list *cands_get(fp_db *db, struct run *run, const char *key, 
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
-	if (!ok || fp_strmap_put(run->cands, key, l, NULL)) {
+	l->cap = l->n;
+	if (!ok || fp_strmap_put(run->all.lists, key, l, NULL)) {
 		cand_free(l);
 		return NULL;
 	}
 	return l;
+}
+
+/* Appends e to the list of key in lists, creating the list. */
+static int cands_add(struct fp_strmap *lists, const char *key, struct cve_entry *e)
+{
+	struct cand_list *l = fp_strmap_get(lists, key);
+	if (!l) {
+		if (!(l = calloc(1, sizeof(*l))))
+			return FP_ENOMEM;
+		if (fp_strmap_put(lists, key, l, NULL)) {
+			free(l);
+			return FP_ENOMEM;
+		}
+	}
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 4;
+		struct cve_entry **ne = realloc(l->e, nc * sizeof(*ne));
+		if (!ne)
+			return FP_ENOMEM;
+		l->e = ne;
+		l->cap = nc;
+	}
+	l->e[l->n++] = e;
+	return 0;
+}
+
+/*
+ * Indexes the changed CVEs under every key they name, as cve_keys does
+ * (fp_vuln_config_keys), so a configuration meets exactly the changed CVEs
+ * that a full match would have evaluated against it.
+ */
+static int changed_build(fp_db *db, struct run *run, struct fp_err *err)
+{
+	if (run->changed_built)
+		return 0;
+	run->changed_built = 1;
+	for (size_t i = 0; i < run->n_changed; i++) {
+		struct cve_entry *e = cve_get(db, run, run->changed_ids[i], err);
+		if (!e)
+			return fp_err_set(err, FP_ENOMEM, "cannot load %s", run->changed_ids[i]);
+		for (size_t k = 0; k < e->nkeys; k++)
+			if ((k == 0 || strcmp(e->keys[k], e->keys[k - 1]) != 0) &&
+			    cands_add(run->changed.lists, e->keys[k], e))
+				return fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
+	return 0;
 }
 
 /* The operators' model → CPE mapping for a device, if any. */
@@ -272,10 +357,10 @@ static void name_result_free(void *p)
 	}
 }
 
-static const unsigned char *alone(struct run *run, const char *name, const struct fp_cpe *cpe,
+static const unsigned char *alone(struct fp_strmap *map, const char *name, const struct fp_cpe *cpe,
                                   const struct cand_list *l)
 {
-	struct name_result *r = fp_strmap_get(run->alone, name);
+	struct name_result *r = fp_strmap_get(map, name);
 	if (r)
 		return r->applies;
 	if (!(r = calloc(1, sizeof(*r))) || !(r->applies = calloc(l->n ? l->n : 1, 1))) {
@@ -286,7 +371,7 @@ static const unsigned char *alone(struct run *run, const char *name, const struc
 		size_t m = 0;
 		r->applies[j] = (unsigned char)fp_nvd_applies(&l->e[j]->cfg, cpe, 1, &m);
 	}
-	if (fp_strmap_put(run->alone, name, r, NULL)) {
+	if (fp_strmap_put(map, name, r, NULL)) {
 		name_result_free(r);
 		return NULL;
 	}
@@ -380,76 +465,308 @@ struct match_sink {
 };
 
 /*
- * Matches the configuration of rec. With config_key, its stored findings are
- * updated (and a known configuration none of whose products is dirty is
- * skipped); without, each match goes to sink and nothing is written.
+ * A configuration's CPE set: the parsed names, their formatted text (one per
+ * line, what assessed_configs.platform keeps) and each one's product key ("" when
+ * it has none or was not wanted; such an entry is all ANY and never evaluated).
  */
-static int match_rec(fp_db *db, const char *config_key, const struct fp_device_rec *rec,
-                     struct run *run, char *const *dirty, size_t n_dirty, int *skipped,
-                     struct fp_assess_report *rep, const struct match_sink *sink,
-                     struct fp_err *err)
+struct plat {
+	struct fp_cpe *cpes;
+	size_t n;
+	char *text; /* NULL when there is no name */
+	size_t *name_at;
+	char *keytext;
+	size_t *key_at;
+	int cached; /* read from assessed_configs rather than derived */
+};
+
+static void plat_free(struct plat *p)
+{
+	fp_platform_free(p->cpes, p->n);
+	free(p->text);
+	free(p->name_at);
+	free(p->keytext);
+	free(p->key_at);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Derives the CPE set of rec's configuration: its inventory, its image's SBOM and the model
+ * mapping. */
+static int plat_derive(fp_db *db, const struct fp_device_rec *rec, struct plat *p,
+                       struct fp_err *err)
 {
 	struct fp_device_rec image;
-	struct fp_cpe *cpes = NULL, *sub = NULL;
-	size_t n = 0, *idx = NULL, *name_at = NULL, *key_at = NULL;
 	char *fw = NULL, *hw = NULL;
-	char *platform = NULL, *keytext = NULL; /* names ('\n'-separated) and keys ('\0') */
-	size_t plen = 0, pcap = 0, klen = 0, kcap = 0;
-	struct cand_list **lists = NULL;
-	const unsigned char **single = NULL;
-	struct pair *pairs = NULL;
-	size_t npairs = 0, cappairs = 0;
+	size_t tlen = 0, tcap = 0, klen = 0, kcap = 0;
 	fp_device_rec_init(&image);
 	int rc;
 	if ((rc = load_map(db, rec, &fw, &hw)) || (rc = load_sbom(db, rec, &image, err)))
 		goto out;
 	struct fp_platform_map map = {fw, hw, image.components, image.n_components};
-	if ((rc = fp_platform_cpes(rec, &map, &cpes, &n, err)))
+	if ((rc = fp_platform_cpes(rec, &map, &p->cpes, &p->n, err)))
 		goto out;
-	size_t m1 = n ? n : 1;
-	idx = calloc(m1, sizeof(*idx));
-	name_at = calloc(m1, sizeof(*name_at));
-	key_at = calloc(m1, sizeof(*key_at));
-	sub = calloc(m1, sizeof(*sub));
-	lists = calloc(m1, sizeof(*lists));
-	single = calloc(m1, sizeof(*single));
-	if (!idx || !name_at || !key_at || !sub || !lists || !single) {
+	p->name_at = calloc(p->n ? p->n : 1, sizeof(*p->name_at));
+	p->key_at = calloc(p->n ? p->n : 1, sizeof(*p->key_at));
+	if (!p->name_at || !p->key_at) {
 		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* The platform text (one CPE per line) is stored to detect later changes. */
-	int any_dirty = dirty == NULL;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < p->n; i++) {
 		char name[FP_CPE_MAX + 1], key[FP_CPE_MAX + 1];
-		if (fp_cpe_format(&cpes[i], name, sizeof(name)) ||
-		    fp_cpe_key(&cpes[i], key, sizeof(key)))
+		if (fp_cpe_format(&p->cpes[i], name, sizeof(name)) ||
+		    fp_cpe_key(&p->cpes[i], key, sizeof(key)))
 			name[0] = key[0] = '\0';
-		if (text_add(&platform, &plen, &pcap, name, '\n', &name_at[i]) ||
-		    text_add(&keytext, &klen, &kcap, key, '\0', &key_at[i])) {
+		if (text_add(&p->text, &tlen, &tcap, name, '\n', &p->name_at[i]) ||
+		    text_add(&p->keytext, &klen, &kcap, key, '\0', &p->key_at[i])) {
 			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (!any_dirty && key[0] && key_dirty(key, dirty, n_dirty))
-			any_dirty = 1;
 	}
-	/* A known configuration whose products' CVEs did not change keeps its findings. */
-	int64_t known = 0;
-	if (config_key && !any_dirty &&
-	    fp_db_run(db, NULL, &known,
-	              "SELECT COUNT(*) FROM assessed_configs WHERE config_key = ? AND platform = ?",
-	              "ss", config_key, platform ? platform : "") == 0 &&
-	    known) {
-		*skipped = 1;
+out:
+	free(fw);
+	free(hw);
+	fp_device_rec_free(&image);
+	return rc;
+}
+
+/*
+ * The product key of a CPE 2.3 formatted name, read from the text: its
+ * vendor and product with quoting removed, lower-cased, which is what
+ * fp_cpe_key() gives for the parsed name. Returns 0, or -1 when s is not
+ * such a name or the key does not fit.
+ */
+static int name_key(const char *s, size_t len, char *key, size_t cap)
+{
+	static const char PREFIX[] = "cpe:2.3:";
+	size_t o = 0, field = 2; /* 2 part, 3 vendor, 4 product */
+	if (len < sizeof(PREFIX) - 1 || memcmp(s, PREFIX, sizeof(PREFIX) - 1) != 0)
+		return -1;
+	for (size_t i = sizeof(PREFIX) - 1; i < len && o + 1 < cap; i++) {
+		char c = s[i];
+		if (c == ':') {
+			if (++field == 5) {
+				key[o] = '\0';
+				return 0;
+			}
+			if (field == 4)
+				key[o++] = ':';
+			continue;
+		}
+		if (c == '\\' && i + 1 < len)
+			c = s[++i];
+		if (field >= 3)
+			key[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	return -1;
+}
+
+/*
+ * Reads the CPE set stored when config_key was last assessed (*found = 0
+ * when it never was, or was invalidated since by a new model mapping or
+ * image SBOM). With want (key → candidates), only names whose product key
+ * it holds are parsed; the others stay all ANY without a key.
+ */
+static int plat_cached(fp_db *db, const char *config_key, const struct fp_strmap *want,
+                       struct plat *p, int *found, struct fp_err *err)
+{
+	fp_stmt *st = NULL;
+	*found = 0;
+	int rc = fp_db_prepare(db, "SELECT platform FROM assessed_configs WHERE config_key = ?",
+	                       &st, err);
+	if (rc)
+		return rc;
+	fp_stmt_text(st, 1, config_key);
+	if (fp_stmt_step(st, NULL) == FP_DB_ROW) {
+		const char *t = fp_stmt_col_text(st, 0);
+		*found = 1;
+		if (t && t[0] && !(p->text = strdup(t)))
+			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+	}
+	fp_stmt_finalize(st);
+	if (rc || !*found)
+		return rc;
+	p->cached = 1;
+	size_t len = p->text ? strlen(p->text) : 0, n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += p->text[i] == '\n';
+	if (len && p->text[len - 1] != '\n')
+		n++;
+	p->cpes = calloc(n ? n : 1, sizeof(*p->cpes));
+	p->name_at = calloc(n ? n : 1, sizeof(*p->name_at));
+	p->key_at = calloc(n ? n : 1, sizeof(*p->key_at));
+	p->keytext = malloc(len + n + 1); /* a key is shorter than its name */
+	if (!p->cpes || !p->name_at || !p->key_at || !p->keytext)
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	p->n = n;
+	size_t off = 0, klen = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *line = p->text + off;
+		size_t l = strcspn(line, "\n");
+		char name[FP_CPE_MAX + 1], key[FP_CPE_MAX + 1];
+		p->name_at[i] = off;
+		p->key_at[i] = klen;
+		off += l + (line[l] == '\n');
+		key[0] = '\0';
+		if (l > 0 && l <= FP_CPE_MAX &&
+		    (!want ||
+		     (name_key(line, l, key, sizeof(key)) == 0 && fp_strmap_get(want, key)))) {
+			memcpy(name, line, l);
+			name[l] = '\0';
+			if (fp_cpe_parse(name, &p->cpes[i], NULL) != 0 ||
+			    fp_cpe_key(&p->cpes[i], key, sizeof(key)) != 0)
+				key[0] = '\0';
+		}
+		size_t kl = strlen(key);
+		memcpy(p->keytext + klen, key, kl + 1);
+		klen += kl + 1;
+	}
+	return 0;
+}
+
+/* alone() for the i-th CPE of a configuration's set. */
+static const unsigned char *name_alone(struct fp_strmap *map, const struct plat *p, size_t i,
+                                       const struct cand_list *l)
+{
+	char name[FP_CPE_MAX + 1];
+	size_t len = strcspn(p->text + p->name_at[i], "\n");
+	memcpy(name, p->text + p->name_at[i], len);
+	name[len] = '\0';
+	return alone(map, name, &p->cpes[i], l);
+}
+
+/* A configuration's findings as stored before this match, sorted by CVE id. */
+struct old_findings {
+	char *text; /* "cve\0cpe\0" per row */
+	size_t len, cap;
+	struct old_row {
+		size_t cve_at, cpe_at;
+		unsigned char open, seen;
+	} * r;
+	size_t n, rcap;
+};
+
+static void old_free(struct old_findings *o)
+{
+	free(o->text);
+	free(o->r);
+}
+
+static int old_load(fp_db *db, const char *config_key, struct old_findings *o, struct fp_err *err)
+{
+	fp_stmt *st = NULL;
+	int rc = fp_db_prepare(db,
+	                       "SELECT cve_id, matched_cpe, fixed_at IS NULL FROM config_findings "
+	                       "WHERE config_key = ? ORDER BY cve_id",
+	                       &st, err);
+	if (rc)
+		return rc;
+	fp_stmt_text(st, 1, config_key);
+	while ((rc = fp_stmt_step(st, err)) == FP_DB_ROW) {
+		if (o->n == o->rcap) {
+			size_t nc = o->rcap ? o->rcap * 2 : 64;
+			struct old_row *nr = realloc(o->r, nc * sizeof(*nr));
+			if (!nr) {
+				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+				break;
+			}
+			o->r = nr;
+			o->rcap = nc;
+		}
+		struct old_row *r = &o->r[o->n];
+		const char *cpe = fp_stmt_col_text(st, 1);
+		if (text_add(&o->text, &o->len, &o->cap, fp_stmt_col_text(st, 0), '\0',
+		             &r->cve_at) ||
+		    text_add(&o->text, &o->len, &o->cap, cpe ? cpe : "", '\0', &r->cpe_at)) {
+			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+			break;
+		}
+		r->open = fp_stmt_col_int(st, 2) != 0;
+		r->seen = 0;
+		o->n++;
+	}
+	fp_stmt_finalize(st);
+	return rc == FP_DB_DONE ? 0 : rc;
+}
+
+static struct old_row *old_find(struct old_findings *o, const char *cve)
+{
+	size_t lo = 0, hi = o->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(cve, o->text + o->r[mid].cve_at);
+		if (c == 0)
+			return &o->r[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Matches a configuration's CPE set p. With config_key, its stored findings
+ * are updated: only what changed is written (a new or reopened finding, a
+ * different matched CPE, a fix), and a known configuration none of whose
+ * products is dirty is skipped. Without, each match goes to sink and nothing
+ * is written. With changed_only, p is evaluated against the run's changed
+ * CVEs alone, and only their findings can become fixed: the others were
+ * matched against the same CPE set before and their records did not change.
+ */
+static int match_plat(fp_db *db, const char *config_key, struct plat *p, struct run *run,
+                      int changed_only, char *const *dirty, size_t n_dirty, int *skipped,
+                      struct fp_assess_report *rep, const struct match_sink *sink,
+                      struct fp_err *err)
+{
+	struct cands *src = changed_only ? &run->changed : &run->all;
+	struct fp_cpe *sub = NULL;
+	size_t n = p->n, *idx = NULL, *jdx = NULL;
+	struct cand_list **lists = NULL;
+	const unsigned char **single = NULL;
+	struct pair *pairs = NULL;
+	size_t npairs = 0, cappairs = 0;
+	struct old_findings old = {0};
+	int rc = 0;
+	size_t m1 = n ? n : 1;
+	idx = calloc(m1, sizeof(*idx));
+	jdx = calloc(m1, sizeof(*jdx));
+	sub = calloc(m1, sizeof(*sub));
+	lists = calloc(m1, sizeof(*lists));
+	single = calloc(m1, sizeof(*single));
+	if (!idx || !jdx || !sub || !lists || !single) {
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (!changed_only) {
+		int any_dirty = dirty == NULL;
+		for (size_t i = 0; !any_dirty && i < n; i++) {
+			const char *key = p->keytext + p->key_at[i];
+			any_dirty = key[0] && key_dirty(key, dirty, n_dirty);
+		}
+		/* A known configuration whose products' CVEs did not change keeps its findings. */
+		int64_t known = p->cached;
+		if (config_key && !any_dirty &&
+		    (known || (fp_db_run(db, NULL, &known,
+		                         "SELECT COUNT(*) FROM assessed_configs WHERE config_key = "
+		                         "? AND platform = ?",
+		                         "ss", config_key, p->text ? p->text : "") == 0 &&
+		               known))) {
+			*skipped = 1;
+			goto out;
+		}
+	}
+	if (config_key && (rc = old_load(db, config_key, &old, err)))
+		goto out;
 	char now[32];
 	fp_time_rfc3339_ms(fp_now_us(), now); /* ms: windows can be short */
 	/* (candidate CVE, CPE) pairs: a CVE meets exactly the CPEs whose product it names. */
 	for (size_t i = 0; i < n; i++) {
-		const char *key = keytext + key_at[i];
+		const char *key = p->keytext + p->key_at[i];
 		if (!key[0])
 			continue;
-		if (!(lists[i] = cands_get(db, run, key, err))) {
+		if (changed_only) {
+			if (!(lists[i] = fp_strmap_get(src->lists, key)))
+				continue;
+		} else if (!(lists[i] = cands_get(db, run, key, err))) {
 			rc = fp_err_set(err, FP_ENOMEM, "cannot load the CVEs of %s", key);
 			goto out;
 		}
@@ -470,29 +787,30 @@ static int match_rec(fp_db *db, const char *config_key, const struct fp_device_r
 		qsort(pairs, npairs, sizeof(*pairs), cmp_pair);
 	for (size_t c = 0; c < npairs;) {
 		struct cve_entry *e = pairs[c].e;
-		size_t k = 0, first = c;
+		size_t k = 0;
 		for (; c < npairs && pairs[c].e == e; c++)
 			if (k == 0 || idx[k - 1] != pairs[c].i) {
-				sub[k] = cpes[pairs[c].i];
+				sub[k] = p->cpes[pairs[c].i];
+				jdx[k] = pairs[c].j;
 				idx[k++] = pairs[c].i;
 			}
 		rep->candidates++;
 		size_t m = 0;
-		int applies;
-		if (k == 1) {
-			/* The common case: the CVE names one of the configuration's products. */
-			size_t i = idx[0];
-			if (!single[i]) {
-				char name[FP_CPE_MAX + 1];
-				size_t l = strcspn(platform + name_at[i], "\n");
-				memcpy(name, platform + name_at[i], l);
-				name[l] = '\0';
-				if (!(single[i] = alone(run, name, &cpes[i], lists[i]))) {
+		int applies = 0;
+		if (k == 1 || e->or_only) {
+			/* The CVE over each CPE alone: one lookup per CPE name and run. */
+			for (size_t t = 0; t < k && !applies; t++) {
+				size_t i = idx[t];
+				if (!single[i] &&
+				    !(single[i] = name_alone(src->alone, p, i, lists[i]))) {
 					rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 					goto out;
 				}
+				if (single[i][jdx[t]]) {
+					applies = 1;
+					m = t;
+				}
 			}
-			applies = single[i][pairs[first].j];
 		} else {
 			applies = fp_nvd_applies(&e->cfg, sub, k, &m);
 		}
@@ -504,9 +822,16 @@ static int match_rec(fp_db *db, const char *config_key, const struct fp_device_r
 			continue;
 		}
 		char matched[FP_CPE_MAX + 1];
-		size_t l = strcspn(platform + name_at[idx[m]], "\n");
-		memcpy(matched, platform + name_at[idx[m]], l);
+		size_t l = strcspn(p->text + p->name_at[idx[m]], "\n");
+		memcpy(matched, p->text + p->name_at[idx[m]], l);
 		matched[l] = '\0';
+		rep->findings++;
+		struct old_row *o = old_find(&old, e->id);
+		if (o) {
+			o->seen = 1;
+			if (o->open && strcmp(old.text + o->cpe_at, matched) == 0)
+				continue; /* already stored as it is */
+		}
 		/* A finding seen before keeps its first-seen time; a fixed one reopens. */
 		if ((rc = fp_db_run(
 		         db, err, NULL,
@@ -516,57 +841,96 @@ static int match_rec(fp_db *db, const char *config_key, const struct fp_device_r
 		         "excluded.matched_cpe, seen_run = excluded.seen_run, fixed_at = NULL",
 		         "ssssi", config_key, e->id, matched, now, run->id)))
 			goto out;
-		rep->findings++;
 	}
 	if (!config_key)
 		goto out;
 	/* What matched before and not now is fixed (a feed change or a new mapping). */
-	if ((rc = fp_db_run(db, err, NULL,
-	                    "UPDATE config_findings SET fixed_at = ? WHERE config_key = ? AND "
-	                    "fixed_at IS NULL AND seen_run <> ?",
-	                    "ssi", now, config_key, run->id)))
-		goto out;
-	char *keylist = key_list(keytext, key_at, n);
-	if (!keylist) {
-		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-		goto out;
+	for (size_t i = 0; i < old.n; i++) {
+		const char *cve = old.text + old.r[i].cve_at;
+		if (!old.r[i].open || old.r[i].seen ||
+		    (changed_only && !key_dirty(cve, run->changed_ids, run->n_changed)))
+			continue;
+		if ((rc = fp_db_run(
+		         db, err, NULL,
+		         "UPDATE config_findings SET fixed_at = ? WHERE config_key = ? AND "
+		         "cve_id = ?",
+		         "sss", now, config_key, cve)))
+			goto out;
 	}
-	rc = fp_db_run(
-	    db, err, NULL,
-	    "INSERT INTO assessed_configs (config_key, platform, keys, assessed_at) VALUES "
-	    "(?, ?, ?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = "
-	    "excluded.platform, keys = excluded.keys, assessed_at = excluded.assessed_at",
-	    "ssss", config_key, platform ? platform : "", keylist, now);
-	free(keylist);
+	if (p->cached) {
+		/* The stored CPE set and keys are the ones just matched. */
+		rc = fp_db_run(db, err, NULL,
+		               "UPDATE assessed_configs SET assessed_at = ? WHERE config_key = ?",
+		               "ss", now, config_key);
+	} else {
+		char *keylist = key_list(p->keytext, p->key_at, n);
+		if (!keylist) {
+			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = fp_db_run(
+		    db, err, NULL,
+		    "INSERT INTO assessed_configs (config_key, platform, keys, assessed_at) VALUES "
+		    "(?, ?, ?, ?) ON CONFLICT (config_key) DO UPDATE SET platform = "
+		    "excluded.platform, keys = excluded.keys, assessed_at = excluded.assessed_at",
+		    "ssss", config_key, p->text ? p->text : "", keylist, now);
+		free(keylist);
+	}
 	rep->configs_matched++;
 out:
+	old_free(&old);
 	free(pairs);
 	free(single);
 	free(lists);
-	free(sub); /* a shallow copy of cpes: its strings belong to cpes */
+	free(sub); /* a shallow copy of p->cpes: its strings belong to p */
 	free(idx);
-	free(name_at);
-	free(key_at);
-	free(keytext);
-	free(platform);
-	free(fw);
-	free(hw);
-	fp_platform_free(cpes, n);
-	fp_device_rec_free(&image);
+	free(jdx);
 	return rc;
 }
 
-/* Matches one configuration, through a device that runs it, and updates its stored findings. */
+/* Matches the configuration of rec (what-if matching: nothing is stored). */
+static int match_rec(fp_db *db, const struct fp_device_rec *rec, struct run *run,
+                     struct fp_assess_report *rep, const struct match_sink *sink,
+                     struct fp_err *err)
+{
+	struct plat p = {0};
+	int skipped = 0;
+	int rc = plat_derive(db, rec, &p, err);
+	if (rc == 0)
+		rc = match_plat(db, NULL, &p, run, 0, NULL, 0, &skipped, rep, sink, err);
+	plat_free(&p);
+	return rc;
+}
+
+/*
+ * Matches one configuration and updates its stored findings. Its CPE set is
+ * the one stored when it was last assessed (model mappings and image SBOMs
+ * invalidate that record when they change), else derived from a device
+ * that runs it.
+ */
 static int match_config(fp_db *db, const char *config_key, int64_t device_id, struct run *run,
-                        char *const *dirty, size_t n_dirty, int *skipped,
+                        int changed_only, char *const *dirty, size_t n_dirty, int *skipped,
                         struct fp_assess_report *rep, struct fp_err *err)
 {
-	struct fp_device_row d;
-	int rc = fp_store_device_get(db, device_id, &d, err);
-	if (rc)
-		return rc;
-	rc = match_rec(db, config_key, &d.rec, run, dirty, n_dirty, skipped, rep, NULL, err);
-	fp_device_row_free(&d);
+	struct plat p = {0};
+	int found = 0;
+	int rc = changed_only ? changed_build(db, run, err) : 0;
+	if (rc == 0)
+		rc = plat_cached(db, config_key, changed_only ? run->changed.lists : NULL, &p,
+		                 &found, err);
+	if (rc == 0 && !found) {
+		struct fp_device_row d;
+		changed_only = 0; /* never assessed: every candidate is new to it */
+		if ((rc = fp_store_device_get(db, device_id, &d, err)) != 0)
+			goto out;
+		rc = plat_derive(db, &d.rec, &p, err);
+		fp_device_row_free(&d);
+	}
+	if (rc == 0)
+		rc = match_plat(db, config_key, &p, run, changed_only, dirty, n_dirty, skipped, rep,
+		                NULL, err);
+out:
+	plat_free(&p);
 	return rc;
 }
 
@@ -601,9 +965,28 @@ static int update_intervals(fp_db *db, const char *config_key, struct fp_assess_
 	return rc;
 }
 
-int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *only_key,
-              struct fp_assess_report *rep, atomic_long *done, atomic_long *total,
-              struct fp_err *err)
+static int run_open(struct run *run)
+{
+	run->id = fp_now_us();
+	return fp_strmap_new(&run->cves) || fp_strmap_new(&run->all.lists) ||
+	               fp_strmap_new(&run->all.alone) || fp_strmap_new(&run->changed.lists) ||
+	               fp_strmap_new(&run->changed.alone)
+	           ? FP_ENOMEM
+	           : 0;
+}
+
+static void run_close(struct run *run)
+{
+	fp_strmap_free(run->all.alone, name_result_free);
+	fp_strmap_free(run->all.lists, cand_free);
+	fp_strmap_free(run->changed.alone, name_result_free);
+	fp_strmap_free(run->changed.lists, cand_free);
+	fp_strmap_free(run->cves, entry_free);
+}
+
+int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *changed_cves,
+              size_t n_changed, const char *only_key, struct fp_assess_report *rep,
+              atomic_long *done, atomic_long *total, struct fp_err *err)
 {
 	struct run run = {0};
 	fp_stmt *st = NULL;
@@ -613,9 +996,8 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *on
 	size_t n = 0, cap = 0;
 	memset(rep, 0, sizeof(*rep));
 	int64_t t0 = fp_now_us();
-	run.id = t0;
 	int rc = 0;
-	if (fp_strmap_new(&run.cves) || fp_strmap_new(&run.cands) || fp_strmap_new(&run.alone)) {
+	if (run_open(&run)) {
 		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -665,15 +1047,21 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *on
 		dirty = (char **)dirty_keys;
 		qsort(dirty, n_dirty, sizeof(*dirty), cmp_str);
 	}
+	if (dirty_keys && changed_cves) {
+		qsort((char **)changed_cves, n_changed, sizeof(*changed_cves), cmp_str);
+		run.changed_ids = changed_cves;
+		run.n_changed = n_changed;
+	}
 	rep->configs_total = (int64_t)n;
 	if (total)
 		atomic_store(total, (long)n);
 	for (size_t i = 0; i < n; i++) {
 		if (done)
 			atomic_store(done, (long)i);
-		int skipped = 0;
+		int skipped = 0, changed_only = 0;
 		/* Incremental runs skip a known configuration none of whose products
-		 * changed, without loading it. */
+		 * changed, without loading it, and match one that names a changed
+		 * product against the changed CVEs only. */
 		if (dirty_keys && !moved[i]) {
 			fp_stmt *k = NULL;
 			int known = 0, hit = 0;
@@ -689,9 +1077,10 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *on
 			fp_stmt_finalize(k);
 			if (known && !hit)
 				continue;
+			changed_only = known && run.changed_ids;
 		}
-		if ((rc = match_config(db, keys[i], ids[i], &run, dirty_keys ? dirty : NULL,
-		                       n_dirty, &skipped, rep, err)))
+		if ((rc = match_config(db, keys[i], ids[i], &run, changed_only,
+		                       dirty_keys ? dirty : NULL, n_dirty, &skipped, rep, err)))
 			goto out;
 		if (moved[i] && (rc = update_intervals(db, keys[i], rep, err)))
 			goto out;
@@ -714,9 +1103,7 @@ out:
 	free(keys);
 	free(ids);
 	free(moved);
-	fp_strmap_free(run.alone, name_result_free);
-	fp_strmap_free(run.cands, cand_free);
-	fp_strmap_free(run.cves, entry_free);
+	run_close(&run);
 	return rc;
 }
 
@@ -772,7 +1159,7 @@ int fp_assess_device(fp_db *db, int64_t device_id, struct fp_err *err)
 	/* An empty dirty list: only what is new or moved is worked on. */
 	static char *const none[1] = {NULL};
 	struct fp_assess_report rep;
-	return fp_assess(db, none, 0, key, &rep, NULL, NULL, err);
+	return fp_assess(db, none, 0, NULL, 0, key, &rep, NULL, NULL, err);
 }
 
 struct fp_whatif {
@@ -783,12 +1170,10 @@ int fp_whatif_new(struct fp_whatif **out, struct fp_err *err)
 {
 	struct fp_whatif *w = calloc(1, sizeof(*w));
 	*out = NULL;
-	if (!w || fp_strmap_new(&w->run.cves) || fp_strmap_new(&w->run.cands) ||
-	    fp_strmap_new(&w->run.alone)) {
+	if (!w || run_open(&w->run)) {
 		fp_whatif_free(w);
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	}
-	w->run.id = fp_now_us();
 	*out = w;
 	return 0;
 }
@@ -797,9 +1182,7 @@ void fp_whatif_free(struct fp_whatif *w)
 {
 	if (!w)
 		return;
-	fp_strmap_free(w->run.alone, name_result_free);
-	fp_strmap_free(w->run.cands, cand_free);
-	fp_strmap_free(w->run.cves, entry_free);
+	run_close(&w->run);
 	free(w);
 }
 
@@ -808,7 +1191,6 @@ int fp_whatif_match(fp_db *db, struct fp_whatif *w, const struct fp_device_rec *
 {
 	struct fp_assess_report rep;
 	struct match_sink sink = {fn, ctx};
-	int skipped = 0;
 	memset(&rep, 0, sizeof(rep));
-	return match_rec(db, NULL, rec, &w->run, NULL, 0, &skipped, &rep, &sink, err);
+	return match_rec(db, rec, &w->run, &rep, &sink, err);
 }

@@ -24,13 +24,16 @@ struct fp_assess_report {
  * keys whose CVEs changed; sorted in place; may be empty) only configurations
  * that name one of those keys are matched again; configurations never
  * assessed and devices whose configuration changed are always handled. NULL
- * matches everything again. only_key (may be NULL) limits the run to one
+ * matches everything again. With changed_cves too (the n_changed CVE ids an
+ * NVD import created or changed, whose old and new keys are all in
+ * dirty_keys; sorted in place), a known configuration is matched again
+ * against those CVEs only. only_key (may be NULL) limits the run to one
  * configuration. Runs in the caller's transaction. done and total (may be
  * NULL) count configurations, for a job's progress.
  */
-int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, const char *only_key,
-              struct fp_assess_report *rep, atomic_long *done, atomic_long *total,
-              struct fp_err *err) FP_WUR;
+int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *changed_cves,
+              size_t n_changed, const char *only_key, struct fp_assess_report *rep,
+              atomic_long *done, atomic_long *total, struct fp_err *err) FP_WUR;
 
 /* Exposure windows (first seen → fixed) of a device, per CVE. */
 struct fp_window_stats {
@@ -43,7 +46,8 @@ int fp_device_windows(fp_db *db, int64_t device_id, json_t *items, struct fp_win
 /* Mean time to remediate in days (two decimals), or JSON null without fixed windows. */
 json_t *fp_window_mttr(const struct fp_window_stats *ws);
 
-/* Whether a stored VEX state (CycloneDX spelling) hides a CVE's findings (not_affected, false_positive, resolved…). */
+/* Whether a stored VEX state (CycloneDX spelling) hides a CVE's findings (not_affected,
+ * false_positive, resolved…). */
 int fp_vex_state_suppresses(const char *state);
 /* Whether a YYYY-MM-DD date (may be NULL: no) lies before today. */
 int fp_date_past(const char *date);

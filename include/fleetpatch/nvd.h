@@ -7,7 +7,8 @@
  * whole: the caller pushes bytes in any chunking, gzip is recognised by its
  * magic bytes and inflated on the fly, a byte-level scanner finds the extent
  * of each element of "vulnerabilities", and only that element is parsed
- * with jansson and handed to a callback. Memory stays within
+ * (with jansson, or with a one-pass field extractor, see
+ * fp_nvd_reader_parse_configs()) and handed to a callback. Memory stays within
  * FP_NVD_RECORD_MAX plus a small window, whatever the feed size.
  *
  * Usage:
@@ -27,6 +28,8 @@
 #include <jansson.h>
 
 #include "fleetpatch/err.h"
+
+struct fp_nvd_configs;
 
 #define FP_NVD_RECORD_MAX (8u << 20)  /* bytes of one {"cve":…} element */
 #define FP_NVD_HEADER_MAX (64u << 10) /* bytes of the feed outside "vulnerabilities" */
@@ -49,6 +52,13 @@ struct fp_cve {
 	/* Owned reference to the record's "configurations" array, or NULL; parsed
 	 * later by the matching module. Take your own with json_incref() to keep it. */
 	json_t *configurations;
+	/* Only from a reader told fp_nvd_reader_parse_configs(), for records it
+	 * read without a JSON tree (configurations is then NULL): the array
+	 * parsed, and its JSON text (configs_len bytes inside the record's raw
+	 * text), both borrowed for the callback. NULL when there is none. */
+	const struct fp_nvd_configs *configs;
+	const char *configs_text;
+	size_t configs_len;
 };
 
 /*
@@ -90,6 +100,15 @@ int fp_nvd_reader_feed(struct fp_nvd_reader *r, const void *data, size_t n,
 
 /* Ends the input: an error if the gzip stream or the JSON document is incomplete. */
 int fp_nvd_reader_finish(struct fp_nvd_reader *r, struct fp_err *err) FP_WUR;
+
+/*
+ * Makes the reader hand records to the callback with their configurations
+ * already parsed (cve->configs, cve->configs_text) rather than as a JSON
+ * tree, reading a well-formed record in one pass without jansson. Records
+ * the fast path does not take (anything unusual or invalid) still go
+ * through jansson, with the same result or the same error as without.
+ */
+void fp_nvd_reader_parse_configs(struct fp_nvd_reader *r);
 
 void fp_nvd_reader_free(struct fp_nvd_reader *r);
 

@@ -71,6 +71,16 @@ struct fp_nvd_configs {
 int fp_nvd_configs_from_json(const json_t *configurations, struct fp_nvd_configs *out,
                              struct fp_err *err) FP_WUR;
 
+/*
+ * The same for the JSON text of a "configurations" array (len bytes, no NUL
+ * needed), without building a JSON tree for the common case; text that
+ * json_loadb() (with JSON_REJECT_DUPLICATES) would refuse is FP_EINVAL.
+ * Same result and errors as parsing the text with jansson and calling
+ * fp_nvd_configs_from_json().
+ */
+int fp_nvd_configs_parse(const char *text, size_t len, struct fp_nvd_configs *out,
+                         struct fp_err *err) FP_WUR;
+
 /* Frees what c owns and empties it. c may be NULL. */
 void fp_nvd_configs_free(struct fp_nvd_configs *c);
 

@@ -4,7 +4,10 @@
  *
  * The input is parsed as JSON and then as a CVE record's "configurations"
  * array; what parses is evaluated against a small fixed device (firmware,
- * hardware and an application CPE) and its index keys are listed.
+ * hardware and an application CPE) and its index keys are listed. The same
+ * bytes also go through fp_nvd_configs_parse() (the text parser without a
+ * JSON tree), which must agree with jansson + fp_nvd_configs_from_json():
+ * same code, same message, same structs.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +38,62 @@ static int on_key(void *ctx, const char *key)
 	return 0;
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_configs(const struct fp_nvd_configs *a, const struct fp_nvd_configs *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct fp_nvd_config *x = &a->c[i], *y = &b->c[i];
+		if (x->op_and != y->op_and || x->negate != y->negate || x->n != y->n)
+			return 0;
+		for (size_t j = 0; j < x->n; j++) {
+			const struct fp_nvd_node *p = &x->nodes[j], *q = &y->nodes[j];
+			if (p->op_and != q->op_and || p->negate != q->negate || p->n != q->n)
+				return 0;
+			for (size_t k = 0; k < p->n; k++) {
+				const struct fp_nvd_cpe_match *m = &p->m[k], *o = &q->m[k];
+				if (m->vulnerable != o->vulnerable ||
+				    !fp_cpe_equal(&m->criteria, &o->criteria) ||
+				    !same_str(m->start_incl, o->start_incl) ||
+				    !same_str(m->start_excl, o->start_excl) ||
+				    !same_str(m->end_incl, o->end_incl) ||
+				    !same_str(m->end_excl, o->end_excl))
+					return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+/* fp_nvd_configs_parse() against jansson (JSON_REJECT_DUPLICATES) + from_json. */
+static void differential(const uint8_t *data, size_t size)
+{
+	struct fp_nvd_configs a, b;
+	struct fp_err ea, eb;
+	fp_err_clear(&ea);
+	fp_err_clear(&eb);
+	int ra = fp_nvd_configs_parse((const char *)data, size, &a, &ea);
+	json_error_t je;
+	json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
+	int rb = j ? fp_nvd_configs_from_json(j, &b, &eb) : FP_EINVAL;
+	if (ra != rb)
+		__builtin_trap();
+	if (ra == 0) {
+		if (!same_configs(&a, &b))
+			__builtin_trap();
+		fp_nvd_configs_free(&a);
+		fp_nvd_configs_free(&b);
+	} else if (a.n != 0 || !ea.msg[0] || (j && strcmp(ea.msg, eb.msg) != 0)) {
+		__builtin_trap();
+	}
+	json_decref(j);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!have_ready) {
@@ -43,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		have_ready = 1;
 	}
+	differential(data, size);
 	json_error_t je;
 	json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY, &je);
 	if (!j)

@@ -278,6 +278,112 @@ class VulnTest(unittest.TestCase):
 
 
 
+def nvd_feed(records):
+    """An NVD CVE API 2.0 feed of (id, lastModified, [(criteria, bounds)]) records."""
+    vulns = []
+    for cve, modified, matches in records:
+        cpe_match = []
+        for criteria, bounds in matches:
+            m = {"vulnerable": True, "criteria": criteria}
+            m.update(bounds)
+            cpe_match.append(m)
+        vulns.append({"cve": {
+            "id": cve, "published": "2099-01-01T00:00:00.000", "lastModified": modified,
+            "vulnStatus": "Analyzed", "descriptions": [{"lang": "en", "value": cve}],
+            "configurations": [{"nodes": [{"operator": "OR", "negate": False,
+                                           "cpeMatch": cpe_match}]}]}})
+    return json.dumps({"format": "NVD_CVE", "version": "2.0", "vulnerabilities": vulns}).encode()
+
+
+WIDGET = "cpe:2.3:o:acme:widget_firmware:*:*:*:*:*:*:*:*"
+GADGET = "cpe:2.3:o:acme:gadget_firmware:*:*:*:*:*:*:*:*"
+
+
+class IncrementalTest(unittest.TestCase):
+    """After an NVD import, known configurations are matched against the changed CVEs
+    only; the findings must be those a full assessment gives."""
+
+    def setUp(self):
+        self.s = Server().start()
+        self.t = self.s.login()
+        self.dev = {}
+        for name, model in (("w", "widget"), ("g", "gadget"), ("m", "thing")):
+            r = self.s.request("POST", "/api/v1/devices",
+                               {"identity": "serial:inc-" + name, "manufacturer": "Acme",
+                                "model": model, "firmware": "1.5"}, token=self.t)
+            self.assertEqual(r.status, 201, r)
+            self.dev[name] = r.json()["id"]
+
+    def tearDown(self):
+        self.s.close()
+
+    def job(self, r):
+        self.assertEqual(r.status, 202, r)
+        deadline = time.time() + TIMEOUT * 6
+        while time.time() < deadline:
+            j = self.s.request("GET", "/api/v1/jobs/%d" % r.json()["id"], token=self.t).json()
+            if j["status"] in ("succeeded", "failed"):
+                self.assertEqual(j["status"], "succeeded", j)
+                return j
+            time.sleep(0.05)
+        raise AssertionError("job did not finish")
+
+    def feed(self, records):
+        return self.job(self.s.request("POST", "/api/v1/feeds/nvd", raw=nvd_feed(records),
+                                       token=self.t))
+
+    def open_cves(self, name):
+        r = self.s.request("GET", "/api/v1/devices/%d/findings?per_page=1000" % self.dev[name],
+                           token=self.t)
+        self.assertEqual(r.status, 200, r)
+        return sorted(f["cve_id"] for f in r.json()["items"])
+
+    def snapshot(self):
+        return {name: self.open_cves(name) for name in self.dev}
+
+    def test_changed_records_only(self):
+        t1, t2 = "2099-01-02T00:00:00.000", "2099-01-03T00:00:00.000"
+        self.feed([("CVE-2099-0001", t1, [(WIDGET, {"versionEndExcluding": "2.0"})]),
+                   ("CVE-2099-0002", t1, [(GADGET, {"versionEndIncluding": "1.5"})]),
+                   ("CVE-2099-0004", t1, [(WIDGET, {"versionStartIncluding": "1.0"})])])
+        self.assertEqual(self.snapshot(), {"w": ["CVE-2099-0001", "CVE-2099-0004"],
+                                           "g": ["CVE-2099-0002"], "m": []})
+        # 0001's range now ends below 1.5 (fixed on w); 0002 moves from gadget to widget
+        # (fixed on g, new on w); 0003 is new; 0004 is unchanged and stays.
+        j = self.feed([("CVE-2099-0001", t2, [(WIDGET, {"versionEndExcluding": "1.5"})]),
+                       ("CVE-2099-0002", t2, [(WIDGET, {"versionEndIncluding": "1.5"})]),
+                       ("CVE-2099-0003", t2, [(WIDGET, {})]),
+                       ("CVE-2099-0004", t1, [(WIDGET, {"versionStartIncluding": "1.0"})])])
+        self.assertEqual((j["report"]["created"], j["report"]["updated"],
+                          j["report"]["unchanged"]), (1, 2, 1))
+        self.assertEqual(j["report"]["assessment"]["configurations_matched"], 2)
+        after = self.snapshot()
+        self.assertEqual(after, {"w": ["CVE-2099-0002", "CVE-2099-0003", "CVE-2099-0004"],
+                                 "g": [], "m": []})
+        ex = self.s.request("GET", "/api/v1/devices/%d/exposures" % self.dev["w"],
+                            token=self.t).json()
+        fixed = [x["cve_id"] for x in ex["windows"] if not x["open"]]
+        self.assertEqual(fixed, ["CVE-2099-0001"])
+        self.job(self.s.request("POST", "/api/v1/assessments", token=self.t))
+        self.assertEqual(self.snapshot(), after)
+
+    def test_mapping_change_and_removal(self):
+        self.feed([("CVE-2099-0001", "2099-01-02T00:00:00.000",
+                    [(WIDGET, {"versionEndExcluding": "2.0"})])])
+        self.assertEqual(self.open_cves("m"), [])
+        # "thing" runs widget firmware: its devices are matched again with the mapping.
+        r = self.s.request("PUT", "/api/v1/model-cpes",
+                           {"manufacturer": "Acme", "model": "thing", "firmware_cpe": WIDGET},
+                           token=self.t)
+        self.assertEqual(r.status, 200, r)
+        self.job(self.s.request("POST", "/api/v1/assessments", token=self.t))
+        self.assertEqual(self.open_cves("m"), ["CVE-2099-0001"])
+        r = self.s.request("DELETE", "/api/v1/model-cpes/%d" % r.json()["id"], token=self.t)
+        self.assertEqual(r.status, 200, r)
+        self.job(self.s.request("POST", "/api/v1/assessments", token=self.t))
+        self.assertEqual(self.open_cves("m"), [])
+
+
 @unittest.skipUnless(os.path.exists(NVD), "shared/data is not beside the project")
 class RiskWeightsTest(unittest.TestCase):
     def test_weights_from_the_config_file(self):

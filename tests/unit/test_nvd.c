@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "fleetpatch/nvd.h"
+#include "nvd_record_crc.h"
 
 #define KEV_IOT FP_SHARED_DATA "/nvd/nvdcve-2.0-kev-iot-2018-2025.json.gz"
 
@@ -538,6 +539,155 @@ static void bench_all_feeds(void **state)
 	globfree(&g);
 }
 
+/* ---- fp_nvd_reader_parse_configs(): records read without jansson, same result ---- */
+
+struct crc_seen {
+	uLong crc;
+	unsigned long records, fast, tree; /* configurations handed parsed, or as a tree */
+};
+
+static int on_cve_crc(void *ctx, const struct fp_cve *c, const char *raw, size_t raw_len)
+{
+	struct crc_seen *s = ctx;
+	s->records++;
+	s->fast += c->configs != NULL;
+	s->tree += c->configurations != NULL;
+	assert_int_equal(record_crc(&s->crc, c), 0);
+	if (c->configs)
+		assert_true(c->configs_text >= raw &&
+		            c->configs_text + c->configs_len <= raw + raw_len);
+	return 0;
+}
+
+/* Reads data with or without the fast path; the error message goes to msg. */
+static int crc_feed(const void *data, size_t n, int fast, struct crc_seen *s, char *msg)
+{
+	struct fp_nvd_reader *r;
+	struct fp_err err;
+	fp_err_clear(&err);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(fp_nvd_reader_new(on_cve_crc, s, &r, NULL), 0);
+	if (fast)
+		fp_nvd_reader_parse_configs(r);
+	int rc = fp_nvd_reader_feed(r, data, n, &err);
+	if (!rc)
+		rc = fp_nvd_reader_finish(r, &err);
+	fp_nvd_reader_free(r);
+	snprintf(msg, FP_ERR_MSG_MAX, "%s", rc ? err.msg : "");
+	return rc;
+}
+
+static void both_ways(const void *data, size_t n, unsigned long *fast, unsigned long *with)
+{
+	struct crc_seen a, b;
+	char ma[FP_ERR_MSG_MAX], mb[FP_ERR_MSG_MAX];
+	int ra = crc_feed(data, n, 0, &a, ma);
+	int rb = crc_feed(data, n, 1, &b, mb);
+	assert_int_equal(ra, rb);
+	assert_string_equal(ma, mb);
+	assert_int_equal(a.records, b.records);
+	assert_int_equal(a.crc, b.crc);
+	assert_int_equal(a.fast, 0);
+	if (fast) {
+		*fast = b.fast;
+		*with = a.tree;
+	}
+}
+
+static void fast_path_same_records_real_feeds(void **state)
+{
+	(void)state;
+	const char *files[] = {KEV_IOT, FP_SHARED_DATA "/nvd/nvdcve-2.0-modified.json.gz",
+	                       FP_SHARED_DATA "/nvd/nvdcve-2.0-2016.json.gz"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct buf gz = read_file(files[i]);
+		unsigned long fast = 0, with = 0;
+		both_ways(gz.p, gz.n, &fast, &with);
+		/* Nearly every real record with configurations takes the fast path. */
+		assert_true(fast * 100 >= with * 99);
+		free(gz.p);
+	}
+}
+
+static void fast_path_same_records_edge_cases(void **state)
+{
+	(void)state;
+#define XHEAD "{\"format\":\"NVD_CVE\",\"version\":\"2.0\",\"vulnerabilities\":["
+#define XREC(body)                                                                                 \
+	"{\"cve\":{\"id\":\"CVE-2099-0001\",\"published\":\"p\",\"lastModified\":\"m\"" body "}}"
+#define XCVSS(v, extra)                                                                            \
+	"{\"source\":\"a@b\",\"type\":\"Secondary\",\"cvssData\":{\"baseScore\":" v extra "}}"
+	static const char *const feeds[] = {
+	    XHEAD XREC("") "]}",
+	    /* A record without "cve" wrapping, and one with other members beside it. */
+	    XHEAD "{\"id\":\"CVE-2099-0002\",\"published\":\"p\",\"lastModified\":\"m\"}]}",
+	    XHEAD "{\"x\":[1,{\"y\":null}],\"cve\":{\"id\":\"CVE-2099-0003\",\"published\":\"p\","
+	          "\"lastModified\":\"m\"},\"z\":true}]}",
+	    /* Descriptions: "en" after another language, escapes, an escaped "en". */
+	    XHEAD XREC(",\"descriptions\":[{\"lang\":\"es\",\"value\":\"hola\"},{\"lang\":\"en\","
+	               "\"value\":\"a \\\"b\\\" \\u00e9 \\ud83d\\ude00 \\n\"}]") "]}",
+	    XHEAD XREC(",\"descriptions\":[{\"lang\":\"\\u0065n\",\"value\":\"x\"}]") "]}",
+	    XHEAD XREC(",\"descriptions\":[{\"lang\":\"en\"}]") "]}",
+	    /* Metrics: the Primary one later, XCVSS 2 severity beside cvssData, an empty
+	     * vector in the newest version, integers, out of range, wrong types. */
+	    XHEAD XREC(",\"metrics\":{\"cvssMetricV31\":[" XCVSS(
+	        "5.0", ",\"vectorString\":\"v1\","
+	               "\"baseSeverity\":\"MEDIUM\"") ",{\"source\":\"nvd@nist.gov\",\"type\":"
+	                                              "\"Primary\",\"cvssData\":{\"baseScore\":9.8,"
+	                                              "\"vectorString\":\"v2\","
+	                                              "\"baseSeverity\":\"CRITICAL\"}}],"
+	                                              "\"cvssMetricV2\":[{\"cvssData\":{"
+	                                              "\"baseScore\":10,\"vectorString\":\"v3\"},"
+	                                              "\"baseSeverity\":\"HIGH\"}]}") "]}",
+	    XHEAD XREC(
+	        ",\"metrics\":{\"cvssMetricV2\":[{\"cvssData\":{\"baseScore\":7,"
+	        "\"vectorString\":\"v3\"},\"baseSeverity\":\"HIGH\"}],\"cvssMetricV40\":[" XCVSS(
+	            "1", ",\"vectorString\":\"\"") "]}") "]}",
+	    XHEAD XREC(",\"metrics\":{\"cvssMetricV30\":[" XCVSS(
+	        "11", ",\"vectorString\":\"v\"") "]}") "]}",
+	    XHEAD XREC(",\"metrics\":{\"cvssMetricV30\":[" XCVSS(
+	        "\"5\"", ",\"vectorString\":\"v\"") "]}") "]}",
+	    XHEAD XREC(",\"metrics\":{\"cvssMetricV30\":[]}") "]}",
+	    XHEAD XREC(",\"metrics\":{\"cvssMetricV30\":[{\"source\":1}]}") "]}",
+	    XHEAD XREC(",\"metrics\":{\"cvssMetricV31\":[" XCVSS(
+	        "5", ",\"baseSeverity\":null,\"vectorString\":\"v\"") "]}") "]}",
+	    XHEAD XREC(",\"metrics\":[]") "]}",
+	    /* Weaknesses: an empty description first, then a CWE; a CWE too long. */
+	    XHEAD XREC(",\"weaknesses\":[{\"description\":[]},{\"source\":\"s\",\"description\":["
+	               "{\"lang\":\"en\",\"value\":\"CWE-79\"},{\"value\":\"CWE-80\"}]}]") "]}",
+	    XHEAD XREC(",\"weaknesses\":[{\"description\":[{\"value\":\"CWE-"
+	               "7999999999999999999999999999999999\"}]}]") "]}",
+	    /* Configurations: fine, pretty, invalid (the callback is told either way). */
+	    XHEAD XREC(
+	        ",\"configurations\":[{\"operator\":\"AND\",\"nodes\":[{\"operator\":\"OR\","
+	        "\"cpeMatch\":[{\"vulnerable\":true,\"criteria\":\"cpe:2.3:o:a:b:*:*:*:*:*:*:*:*\","
+	        "\"versionEndExcluding\":\"2\\\\(1\\\\)\"}]},{\"cpeMatch\":[{\"vulnerable\":false,"
+	        "\"criteria\":\"cpe:2.3:h:a:c:-:*:*:*:*:*:*:*\"}]}]}]") "]}",
+	    XHEAD XREC(",\"configurations\" : [ { \"nodes\" : [ ] } ] ") "]}",
+	    XHEAD XREC(
+	        ",\"configurations\":[{\"nodes\":[{\"cpeMatch\":[{\"criteria\":\"x\"}]}]}]") "]}",
+	    XHEAD XREC(",\"configurations\":null") "]}",
+	    /* Invalid records: the same error either way. */
+	    XHEAD XREC(",\"published\":\"again\"") "]}",
+	    XHEAD "{\"cve\":{\"id\":\"CVE-99\",\"published\":\"p\",\"lastModified\":\"m\"}}]}",
+	    XHEAD "{\"cve\":{\"id\":\"CVE-2099-0001\",\"published\":\"p\"}}]}",
+	    XHEAD XREC(",\"vulnStatus\":\"\\u0000\"") "]}",
+	    XHEAD XREC(",\"x\":01") "]}",
+	    XHEAD XREC(",\"x\":\"\xff\"") "]}",
+	    XHEAD XREC(",\"vulnStatus\":\""
+	               "0123456789012345678901234567890123456789012345678901234567"
+	               "\"") "]}",
+	    XHEAD "{\"cve\":[]}]}",
+	    XHEAD "{\"cve\":{\"id\":\"CVE-2099-0001\",\"published\":\"p\",\"lastModified\":\"m\","
+	          "\"metrics\":{\"cvssMetricV2\":[{\"cvssData\":{\"baseScore\":1e999}}]}}}]}",
+	};
+#undef XCVSS
+#undef XREC
+#undef XHEAD
+	for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++)
+		both_ways(feeds[i], strlen(feeds[i]), NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +700,8 @@ int main(void)
 	    cmocka_unit_test(record_cap),
 	    cmocka_unit_test(callback_stops_reader),
 	    cmocka_unit_test(cve_from_json_shapes),
+	    cmocka_unit_test(fast_path_same_records_real_feeds),
+	    cmocka_unit_test(fast_path_same_records_edge_cases),
 	    cmocka_unit_test(bench_all_feeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -816,6 +816,143 @@ static void caps(void **state)
 	assert_non_null(strstr(err.msg, "in one record"));
 }
 
+/* ---- fp_nvd_configs_parse(): the text parser gives what jansson + from_json give ---- */
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void assert_same_configs(const struct fp_nvd_configs *a, const struct fp_nvd_configs *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct fp_nvd_config *x = &a->c[i], *y = &b->c[i];
+		assert_int_equal(x->op_and, y->op_and);
+		assert_int_equal(x->negate, y->negate);
+		assert_int_equal(x->n, y->n);
+		for (size_t j = 0; j < x->n; j++) {
+			const struct fp_nvd_node *p = &x->nodes[j], *q = &y->nodes[j];
+			assert_int_equal(p->op_and, q->op_and);
+			assert_int_equal(p->negate, q->negate);
+			assert_int_equal(p->n, q->n);
+			for (size_t k = 0; k < p->n; k++) {
+				const struct fp_nvd_cpe_match *m = &p->m[k], *o = &q->m[k];
+				assert_int_equal(m->vulnerable, o->vulnerable);
+				assert_true(fp_cpe_equal(&m->criteria, &o->criteria));
+				assert_true(same_str(m->start_incl, o->start_incl));
+				assert_true(same_str(m->start_excl, o->start_excl));
+				assert_true(same_str(m->end_incl, o->end_incl));
+				assert_true(same_str(m->end_excl, o->end_excl));
+			}
+		}
+	}
+}
+
+/* Parses text both ways and checks the outcomes agree; returns the code. */
+static int parse_both(const char *text)
+{
+	struct fp_nvd_configs a, b;
+	struct fp_err ea, eb;
+	fp_err_clear(&ea);
+	fp_err_clear(&eb);
+	int ra = fp_nvd_configs_parse(text, strlen(text), &a, &ea);
+	json_error_t je;
+	json_t *j = json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, &je);
+	int rb = j ? fp_nvd_configs_from_json(j, &b, &eb) : FP_EINVAL;
+	json_decref(j);
+	assert_int_equal(ra, rb);
+	if (ra == 0) {
+		assert_same_configs(&a, &b);
+		fp_nvd_configs_free(&a);
+		fp_nvd_configs_free(&b);
+	} else {
+		assert_int_equal(a.n, 0);
+		assert_true(ea.msg[0] != '\0');
+		if (j)
+			assert_string_equal(ea.msg, eb.msg);
+	}
+	return ra;
+}
+
+static void text_parser_matches_jansson_on_real_records(void **state)
+{
+	(void)state;
+	json_t *modified = load_gz_json(MODIFIED);
+	json_t *feeds[2] = {kev_iot, modified};
+	size_t i, n = 0;
+	json_t *v;
+	for (int f = 0; f < 2; f++)
+		json_array_foreach(json_object_get(feeds[f], "vulnerabilities"), i, v)
+		{
+			json_t *conf = json_object_get(json_object_get(v, "cve"), "configurations");
+			if (!conf)
+				continue;
+			char *text = json_dumps(conf, JSON_COMPACT);
+			assert_non_null(text);
+			assert_int_equal(parse_both(text), 0);
+			/* Pretty-printed text (whitespace everywhere) reads the same. */
+			char *pretty = json_dumps(conf, JSON_INDENT(2));
+			assert_int_equal(parse_both(pretty), 0);
+			free(pretty);
+			free(text);
+			n++;
+		}
+	json_decref(modified);
+	assert_true(n > 1000);
+}
+
+static void text_parser_edge_cases(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {
+	    "[]",
+	    " [ ] ",
+	    "[{\"nodes\":[]}]",
+	    "[{\"operator\":null,\"negate\":null,\"nodes\":[{\"operator\":\"AND\",\"cpeMatch\":[]}]"
+	    "}]",
+	    /* Escapes in values: criteria with CPE quoting, a \u escape, a surrogate pair. */
+	    "[{\"nodes\":[{\"cpeMatch\":[{\"vulnerable\":true,\"criteria\":"
+	    "\"cpe:2.3:o:zyxel:nas326_firmware:5.21\\\\(aazf.14\\\\)c0:*:*:*:*:*:*:*\","
+	    "\"versionEndExcluding\":\"5.21\\\\(aazf.15\\\\)c0\",\"versionStartIncluding\":null,"
+	    "\"matchCriteriaId\":\"\\u00e9\\ud83d\\ude00\",\"x\":[1,-2.5e3,true,{\"y\":null}]}]}]}"
+	    "]",
+	    /* An escaped key (jansson reads it; the fast path leaves it to jansson). */
+	    "[{\"nodes\":[{\"cpeMatch\":[{\"vulnerabl\\u0065\":false,"
+	    "\"criteria\":\"cpe:2.3:h:a:b:-:*:*:*:*:*:*:*\"}]}]}]",
+	    /* Operators spelt with escapes are still "AND". */
+	    "[{\"operator\":\"\\u0041ND\",\"nodes\":[]}]",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_int_equal(parse_both(ok[i]), 0);
+	static const char *const bad[] = {
+	    "",
+	    "null",
+	    "{}",
+	    "[",
+	    "[]x",
+	    "[{\"nodes\":[],\"nodes\":[]}]",                     /* duplicate key */
+	    "[{\"nodes\":[{\"cpeMatch\":[{\"criteria\":1}]}]}]", /* wrong type */
+	    "[{\"nodes\":[{\"cpeMatch\":[{\"vulnerable\":null,"
+	    "\"criteria\":\"cpe:2.3:h:a:b:-:*:*:*:*:*:*:*\"}]}]}]",
+	    "[{\"operator\":\"XOR\",\"nodes\":[]}]",
+	    "[{\"nodes\":[{\"cpeMatch\":[{\"vulnerable\":true,\"criteria\":\"cpe:2.3:x\"}]}]}]",
+	    "[{\"nodes\":[{\"cpeMatch\":[{\"vulnerable\":true,"
+	    "\"criteria\":\"cpe:2.3:h:a:b:-:*:*:*:*:*:*:*\",\"versionEndIncluding\":\"\"}]}]}]",
+	    "[{\"nodes\":[]}, 01]",                     /* leading zero */
+	    "[{\"nodes\":[]}, 1e999]",                  /* real overflow */
+	    "[{\"nodes\":[]}, 99999999999999999999]",   /* integer overflow */
+	    "[{\"nodes\":[], \"x\":\"\\ud800\"}]",      /* lone surrogate */
+	    "[{\"nodes\":[], \"x\":\"\\u0000\"}]",      /* NUL */
+	    "[{\"nodes\":[], \"x\":\"\xc0\xaf\"}]",     /* overlong UTF-8 */
+	    "[{\"nodes\":[], \"x\":\"\xed\xa0\x80\"}]", /* a surrogate in UTF-8 */
+	    "[{\"nodes\":[], \"x\":\"a\tb\"}]",         /* control character */
+	    "[{\"nodes\":[], \"x\":tru}]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(parse_both(bad[i]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -830,6 +967,8 @@ int main(void)
 	    cmocka_unit_test(rules_bounds),
 	    cmocka_unit_test(parse_errors),
 	    cmocka_unit_test(caps),
+	    cmocka_unit_test(text_parser_matches_jansson_on_real_records),
+	    cmocka_unit_test(text_parser_edge_cases),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
