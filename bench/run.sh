@@ -5,7 +5,7 @@
 # (medians; compare ratios, the machine is shared), and everything else it
 # measured as "info: NAME VALUE UNIT" lines. See bench/README.md.
 #
-# usage: bench/run.sh NAME      (NAME: checkin, vuln)
+# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify)
 set -euo pipefail
 
 usage() {
@@ -17,6 +17,9 @@ benchmarks:
             against nginx serving a file of the same size; p99 at half the peak rate
   vuln      NVD import throughput and memory, assessment of 100,000 devices over
             2,000 firmware images with 300 components each, incremental re-assessment
+  delta     delta updates of Debian root filesystems (ext4, squashfs) against
+            bsdiff, xdelta3 -9 and zstd --patch-from: size, times, apply memory
+  verify    verifying a 1 GiB artifact against its target's hashes, against sha256sum
 
 environment:
   FP_BENCH_DEVICES   devices to enrol (default 10000)
@@ -32,6 +35,8 @@ EOF
 case "$1" in
 checkin) ;;
 vuln) exec python3 "$(dirname "$0")/vuln.py" ;;
+delta) exec "$(dirname "$0")/delta.sh" ;;
+verify) exec "$(dirname "$0")/verify.sh" ;;
 *) usage ;;
 esac
 

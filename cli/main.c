@@ -32,6 +32,7 @@ static const char usage[] =
     "  metadata ...            sign, merge, verify and push TUF metadata files\n"
     "  release ...             upload artifacts, create a release (targets version), publish it\n"
     "  repo ...                the server's repository: keys, status, a full client check\n"
+    "  artifact ...            build, inspect and apply artifacts and deltas (offline)\n"
     "  version                 print the CLI's version\n"
     "\n"
     "Options (accepted before or after the command):\n"
@@ -79,7 +80,7 @@ static const struct cli_cmd commands[] = {
     {"user", cli_cmd_user},       {"token", cli_cmd_token},   {"audit", cli_cmd_audit},
     {"feeds", cli_cmd_feeds},     {"vuln", cli_cmd_vuln},     {"version", cmd_version},
     {"key", cli_cmd_key},         {"root", cli_cmd_root},     {"metadata", cli_cmd_metadata},
-    {"release", cli_cmd_release}, {"repo", cli_cmd_repo},
+    {"release", cli_cmd_release}, {"repo", cli_cmd_repo},     {"artifact", cli_cmd_artifact},
 };
 
 int main(int argc, char **argv)
