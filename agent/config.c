@@ -74,6 +74,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"stall_timeout_seconds", &c->stall_timeout_s, 1, 3600},
 	    {"download_timeout_seconds", &c->download_timeout_s, 10, 7 * 86400},
 	    {"backoff_max_seconds", &c->backoff_max_s, 1, 86400},
+	    {"download_max_bytes_per_second", &c->download_rate, 0, 1L << 40},
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		if (strcmp(key, texts[i].key) == 0)

@@ -103,6 +103,7 @@ static int do_download(struct agent *a, struct fp_err *err)
 	                           .sha256 = a->w.sha256,
 	                           .length = a->w.length,
 	                           .timeout_s = a->c.download_timeout_s,
+	                           .max_rate = a->c.download_rate,
 	                           .offset = a->w.bytes_done,
 	                           .progress = progress,
 	                           .ctx = a};

@@ -246,6 +246,8 @@ int agent_http(const struct agent_http_req *rq, long *status, struct fp_err *err
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)AGENT_FETCH_LOW_SPEED);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (rq->max_rate > 0)
+		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rq->max_rate);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_http_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);

@@ -69,6 +69,7 @@ struct agent_http_req {
 	long long range_from; /* > 0: ask for the bytes from this offset on (206) */
 	size_t max_bytes;     /* cap of the response body */
 	long timeout_s;
+	long long max_rate;    /* bytes per second, 0 = no limit */
 	agent_fetch_sink sink; /* receives the body */
 	void *ctx;
 };

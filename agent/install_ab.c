@@ -147,6 +147,7 @@ int agent_install_ab(struct agent_download *d, struct fp_err *err)
 		                            .range_from = from,
 		                            .max_bytes = (size_t)(d->length - from),
 		                            .timeout_s = d->timeout_s,
+		                            .max_rate = d->max_rate,
 		                            .sink = to_slot,
 		                            .ctx = &s};
 		rc = agent_http(&rq, &status, err);

@@ -19,7 +19,8 @@ struct agent_download {
 	const char *sha256;    /* expected hash, 64 lowercase hex digits */
 	int64_t length;        /* signed length: the byte cap */
 	long timeout_s;
-	int64_t offset; /* bytes already in the slot and synced (journaled progress) */
+	long long max_rate; /* bytes per second, 0 = no limit */
+	int64_t offset;     /* bytes already in the slot and synced (journaled progress) */
 	/* Called after each slot fsync with the bytes now durable; non-zero stops. */
 	int (*progress)(void *ctx, int64_t synced, struct fp_err *err);
 	void *ctx;
