@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "fleetpatch/pkgdb.h"
 #include "fleetpatch/sbom.h"
 #include "log.h"
 
@@ -25,41 +26,9 @@ static int add_component(json_t *arr, const char *name, const char *version)
 	return 0;
 }
 
-int agent_inventory_dpkg(const char *data, size_t len, json_t *arr, struct fp_err *err)
+static int add_pkg(void *ctx, const char *name, const char *version)
 {
-	char pkg[256] = "", ver[256] = "";
-	int installed = 0;
-	size_t i = 0;
-	while (i <= len) {
-		size_t e = i;
-		while (e < len && data[e] != '\n')
-			e++;
-		size_t n = e - i;
-		const char *l = data + i;
-		if (n == 0) {
-			/* A blank line (or the end) closes a paragraph. */
-			if (pkg[0] && installed && add_component(arr, pkg, ver) != 0)
-				return fp_err_set(err, FP_ETOOBIG, "packages: more than %d",
-				                  AGENT_PACKAGES_MAX);
-			pkg[0] = ver[0] = '\0';
-			installed = 0;
-		} else if (n > 9 && strncmp(l, "Package: ", 9) == 0 && n - 9 < sizeof(pkg)) {
-			memcpy(pkg, l + 9, n - 9);
-			pkg[n - 9] = '\0';
-		} else if (n > 9 && strncmp(l, "Version: ", 9) == 0 && n - 9 < sizeof(ver)) {
-			memcpy(ver, l + 9, n - 9);
-			ver[n - 9] = '\0';
-		} else if (n > 8 && strncmp(l, "Status: ", 8) == 0) {
-			/* "install ok installed" (dpkg) or "install user installed" (opkg). */
-			installed = n >= 18 && memcmp(l + n - 10, " installed", 10) == 0;
-		}
-		if (e >= len)
-			break;
-		i = e + 1;
-	}
-	if (pkg[0] && installed && add_component(arr, pkg, ver) != 0)
-		return fp_err_set(err, FP_ETOOBIG, "packages: more than %d", AGENT_PACKAGES_MAX);
-	return 0;
+	return add_component(ctx, name, version);
 }
 
 static int from_status_file(const char *path, json_t *arr)
@@ -69,7 +38,10 @@ static int from_status_file(const char *path, json_t *arr)
 	struct fp_err err = {0};
 	int rc = agent_read_file(path, AGENT_PKG_DB_MAX, &buf, &len, &err);
 	if (rc == 0)
-		rc = agent_inventory_dpkg(buf, len, arr, &err);
+		rc = fp_pkgdb_parse_status(buf, len, add_pkg, arr, &err);
+	if (rc == FP_ETOOBIG)
+		fp_err_set(&err, rc, "more than %d packages; the rest are not reported",
+		           AGENT_PACKAGES_MAX);
 	if (rc && rc != FP_ENOTFOUND)
 		agent_log(AGENT_LOG_WARN, "package database not read", "path=%s error=\"%s\"", path,
 		          err.msg);

@@ -22,10 +22,4 @@
 int agent_inventory_build(const struct agent_config *c, const struct fp_journal_rec *rec,
                           int running, json_t **out, struct fp_err *err) FP_WUR;
 
-/*
- * Parses a dpkg or opkg status file (paragraphs of "Field: value") into
- * components [{"name","version"}] of installed packages; appended to arr.
- */
-int agent_inventory_dpkg(const char *data, size_t len, json_t *arr, struct fp_err *err) FP_WUR;
-
 #endif
