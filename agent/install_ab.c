@@ -163,8 +163,11 @@ int agent_install_ab(struct agent_download *d, struct fp_err *err)
 			                (long long)d->length);
 		break;
 	}
-	if (rc == 0 && (status < 200 || status > 299))
-		rc = FP_EIO; /* err already says "HTTP N" */
+	/* Gone from the server: retrying cannot help. Other statuses may pass. */
+	if (rc == 0 && (status == 404 || status == 410))
+		rc = FP_ENOTFOUND; /* err already says "HTTP N" */
+	else if (rc == 0 && (status < 200 || status > 299))
+		rc = FP_EIO;
 	/* What arrived is kept for a later resume, as far as it is on disk. */
 	if (rc == FP_EIO && s.pos > s.synced && fdatasync(s.fd) == 0 && d->progress)
 		(void)d->progress(d->ctx, s.pos, NULL);

@@ -32,9 +32,10 @@ struct agent_download {
  * Downloads into the slot. Returns 0 when the whole target is in the slot,
  * synced, with the signed length and hash. FP_EAUTH for a hash mismatch
  * or more bytes than signed (the mirror is hostile: do not retry the same
- * bytes); FP_EIO for transport errors, stalls and HTTP errors (retry later:
- * the progress made is kept); other codes for local failures (a full disk
- * is FP_EIO with the system's message).
+ * bytes); FP_ENOTFOUND when the server no longer has the file (404, 410);
+ * FP_EIO for transport errors, stalls and other HTTP errors (retry later:
+ * the progress made is kept), and for a slot that cannot be written (a full
+ * disk, with the system's message); other codes for local failures.
  */
 int agent_install_ab(struct agent_download *d, struct fp_err *err) FP_WUR;
 
