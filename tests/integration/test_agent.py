@@ -60,7 +60,11 @@ class Proxy:
             def do_PUT(self):
                 proxy.handle(self)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        class Quiet(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # the agent hangs up on answers it refuses
+
+        self.httpd = Quiet(("127.0.0.1", 0), H)
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
@@ -95,6 +99,15 @@ class Proxy:
         path = h.path
         if path.startswith("/api/v1/device/artifacts/"):
             self.ranges.append(h.headers.get("Range"))
+        if path == "/api/v1/device/checkin" and "loop" in self.mode:
+            h.send_response(302)
+            h.send_header("Location", path)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        if path == "/api/v1/device/checkin" and "huge" in self.mode:
+            self.reply(h, 200, {}, b"{" + b" " * (2 << 20) + b"}")
+            return
         status, headers, data = self.forward(h)
         if path == "/api/v1/device/assignment" and status == 200:
             if "replay" in self.mode and self.saved_assignment:
@@ -139,8 +152,17 @@ class AgentTest(unittest.TestCase):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        # A sanitizer report in any agent's log fails the run.
+        import glob
+        import re
+        reports = []
+        for log in glob.glob(os.path.join(cls.tmp.name, "*", "agent.log")):
+            if re.search(rb"AddressSanitizer|LeakSanitizer|runtime error:", rd(log)):
+                reports.append(log)
         cls.s.close()
         cls.tmp.cleanup()
+        if reports:
+            raise AssertionError("sanitizer reports in %s" % reports)
 
     @classmethod
     def path(cls, name):
@@ -344,6 +366,11 @@ class AgentTest(unittest.TestCase):
                                 for r in proxy.ranges), proxy.ranges)
             self.assertIn("resuming the download with a Range request", self.log(d))
             self.assertEqual(rd(os.path.join(d, "slot-b.img")), self.fw["fw-3.0.bin"])
+            # A redirect loop and an oversized answer end in a clear log line.
+            proxy.mode = {"loop"}
+            self.wait("redirect loop", lambda: "redirect loop" in self.log(d), d)
+            proxy.mode = {"huge"}
+            self.wait("oversized answer", lambda: "larger than the cap" in self.log(d), d)
             # A replayed (older) assignment is refused: the proxy serves the first one.
             proxy.mode = {"replay"}
             self.wait("replay refused", lambda: "replayed assignment" in self.log(d), d)
@@ -383,6 +410,49 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(b"no valid record", r.stderr)
         self.assertEqual(rd(os.path.join(d, "booted")).strip(), b"A")
+
+    def test_7_tls_pinned_ca(self):
+        """HTTPS: the pinned CA is accepted, another CA is a TLS error."""
+        d0 = self.path("tls")
+        os.makedirs(d0)
+        certs = {}
+        for name in ("server", "other"):
+            cert, key = os.path.join(d0, name + ".pem"), os.path.join(d0, name + ".key")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=localhost", "-addext",
+                            "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+                           timeout=TIMEOUT)
+            certs[name] = (cert, key)
+        data = os.path.join(d0, "data")
+        os.makedirs(data)
+        s = Server(data_dir=data, config="tls_cert = %s\ntls_key = %s\n" % certs["server"])
+        log = open(s.log_path, "ab")
+        proc = subprocess.Popen([os.path.join(BUILD, "fleetpatchd"), "--listen",
+                                 "127.0.0.1:%d" % s.port, "--data-dir", data],
+                                stdout=log, stderr=log)
+        try:
+            url = "https://127.0.0.1:%d" % s.port
+            bad = self.device("tls-bad", server=url, extra="ca_file = %s\n" % certs["other"][0])
+            r = subprocess.run([AGENT, "--simulate", bad, "--once"], capture_output=True,
+                               timeout=WAIT)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"authentication failed", r.stderr)
+            self.assertRegex(r.stderr, b"(?i)certificate|SSL|TLS")
+            good = self.device("tls-good", server=url,
+                               extra="ca_file = %s\n" % certs["server"][0])
+            deadline = time.time() + WAIT
+            while time.time() < deadline:
+                r = subprocess.run([AGENT, "--simulate", good, "--once"], capture_output=True,
+                                   timeout=WAIT)
+                if b"not accepted yet" in r.stderr:
+                    break
+                time.sleep(0.2)  # the server may still be starting
+            self.assertIn(b"not accepted yet", r.stderr)
+        finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(timeout=TIMEOUT), 0)
+            log.close()
 
     def test_6_usage(self):
         r = subprocess.run([AGENT, "run"], capture_output=True, timeout=TIMEOUT)
