@@ -24,6 +24,7 @@ static void defaults(struct agent_config *c)
 	c->stall_timeout_s = 30;
 	c->download_timeout_s = 3600;
 	c->backoff_max_s = 3600;
+	c->download_sync_mib = 32;
 }
 
 static int set_text(char *dst, size_t cap, const char *key, const char *v, int line,
@@ -75,6 +76,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"download_timeout_seconds", &c->download_timeout_s, 10, 7 * 86400},
 	    {"backoff_max_seconds", &c->backoff_max_s, 1, 86400},
 	    {"download_max_bytes_per_second", &c->download_rate, 0, 1L << 40},
+	    {"download_sync_mib", &c->download_sync_mib, 1, 1024},
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		if (strcmp(key, texts[i].key) == 0)

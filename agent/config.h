@@ -37,7 +37,8 @@ struct agent_config {
 	long stall_timeout_s;
 	long download_timeout_s;
 	long backoff_max_s;
-	long download_rate; /* bytes per second, 0 = no limit */
+	long download_rate;     /* bytes per second, 0 = no limit */
+	long download_sync_mib; /* MiB between slot syncs (progress records) */
 	char sbom_file[AGENT_PATH_MAX];
 	char packages_db[16];               /* auto, dpkg, opkg, rpm, none */
 	char packages_root[AGENT_PATH_MAX]; /* prefix for the package database paths */

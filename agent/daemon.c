@@ -104,6 +104,7 @@ static int do_download(struct agent *a, struct fp_err *err)
 	                           .length = a->w.length,
 	                           .timeout_s = a->c.download_timeout_s,
 	                           .max_rate = a->c.download_rate,
+	                           .sync_every = (int64_t)a->c.download_sync_mib << 20,
 	                           .offset = a->w.bytes_done,
 	                           .progress = progress,
 	                           .ctx = a};

@@ -246,8 +246,14 @@ int agent_http(const struct agent_http_req *rq, long *status, struct fp_err *err
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)AGENT_FETCH_LOW_SPEED);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/*
+	 * Large reads mean fewer, larger writes into the slot; a rate limit
+	 * keeps the default, smaller reads, which libcurl paces more evenly.
+	 */
 	if (rq->max_rate > 0)
 		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rq->max_rate);
+	else
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_http_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);

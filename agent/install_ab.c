@@ -75,7 +75,7 @@ static int to_slot(void *ctx, const void *data, size_t n, struct fp_err *err)
 		s->pos += w;
 	}
 	s->d->fetched += (int64_t)n;
-	if (s->pos - s->synced >= AGENT_SYNC_EVERY) {
+	if (s->pos - s->synced >= (s->d->sync_every > 0 ? s->d->sync_every : AGENT_SYNC_EVERY)) {
 		if (fdatasync(s->fd) != 0)
 			return fp_err_set(err, FP_EIO, "cannot sync the slot %s: %s",
 			                  s->d->slot_path, strerror(errno));

@@ -10,7 +10,7 @@
 
 #include "fleetpatch/err.h"
 
-#define AGENT_SYNC_EVERY (4 << 20) /* bytes written between a slot fsync and a progress record */
+#define AGENT_SYNC_EVERY (32 << 20) /* default bytes between a slot sync and a progress record */
 
 struct agent_download {
 	const char *url;       /* where the target's bytes are */
@@ -20,6 +20,7 @@ struct agent_download {
 	int64_t length;        /* signed length: the byte cap */
 	long timeout_s;
 	long long max_rate; /* bytes per second, 0 = no limit */
+	int64_t sync_every; /* bytes between a slot sync and a progress record (0: default) */
 	int64_t offset;     /* bytes already in the slot and synced (journaled progress) */
 	/* Called after each slot fsync with the bytes now durable; non-zero stops. */
 	int (*progress)(void *ctx, int64_t synced, struct fp_err *err);
