@@ -25,7 +25,7 @@ from fpharness import BUILD, TIMEOUT, Server
 CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
-FW_SIZE = 6 * 1024 * 1024 + 12345  # over the agent's 4 MiB sync step, to test resume
+FW_SIZE = 6 * 1024 * 1024 + 12345  # over one 4 MiB sync step (download_sync_mib), to test resume
 
 
 def rd(path):
@@ -210,7 +210,7 @@ class AgentTest(unittest.TestCase):
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "agent.conf"), "w") as f:
             f.write("server = %s\nidentity = serial:%s\nmodel = %s\ntuf_root = %s\n"
-                    "poll_interval_seconds = 1\nstall_timeout_seconds = 5\n%s" %
+                    "poll_interval_seconds = 1\nstall_timeout_seconds = 5\ndownload_sync_mib = 4\n%s" %
                     (server or self.s.url, name, model, self.path("root.json"), extra))
         return d
 
