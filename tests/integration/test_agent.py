@@ -454,6 +454,71 @@ class AgentTest(unittest.TestCase):
             self.assertEqual(proc.wait(timeout=TIMEOUT), 0)
             log.close()
 
+    def test_8_real_mode_hook_bootloader(self):
+        """`run --config` as on hardware: slots are plain paths, the bootloader a hook
+        program, the booted slot a file, a reboot a command (the test plays the
+        bootloader in between); packages come from a dpkg status file."""
+        d = self.path("real")
+        os.makedirs(os.path.join(d, "root", "var", "lib", "dpkg"))
+        with open(os.path.join(d, "root", "var", "lib", "dpkg", "status"), "w") as f:
+            f.write("Package: busybox\nStatus: install ok installed\nVersion: 1.36.1-3\n\n"
+                    "Package: old\nStatus: deinstall ok config-files\nVersion: 1\n")
+        env_file = os.path.join(d, "hookenv")
+        hook = os.path.join(d, "hook.sh")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\nenv=%s\ncase \"$1\" in\nget) [ -f \"$env\" ] && cat \"$env\";"
+                    " exit 0 ;;\nset) shift; : >\"$env.tmp\"; for kv in \"$@\"; do"
+                    " echo \"$kv\" >>\"$env.tmp\"; done; mv \"$env.tmp\" \"$env\" ;;\n"
+                    "*) exit 2 ;;\nesac\n" % env_file)
+        os.chmod(hook, 0o755)
+        with open(os.path.join(d, "slot-a"), "w") as f:
+            f.write("factory\n")
+        with open(os.path.join(d, "booted"), "w") as f:
+            f.write("A\n")
+        conf = os.path.join(d, "agent.conf")
+        with open(conf, "w") as f:
+            f.write("server = %s\nidentity = serial:real\nmodel = sim-1\ntuf_root = %s\n"
+                    "poll_interval_seconds = 1\nstate_dir = %s/state\nslot_a = %s/slot-a\n"
+                    "slot_b = %s/slot-b\nbooted_slot_file = %s/booted\nbootloader = hook\n"
+                    "bootloader_hook = %s\nreboot_command = true\nfirmware_version = 1.0\n"
+                    "packages_db = dpkg\npackages_root = %s/root\n"
+                    "health_command = test -f %s/slot-b\n" %
+                    (self.s.url, self.path("root.json"), d, d, d, d, hook, d, d))
+
+        def start():
+            log = open(os.path.join(d, "agent.log"), "ab")
+            p = subprocess.Popen([AGENT, "run", "--config", conf], stdout=log, stderr=log)
+            log.close()
+            self.procs.append(p)
+            return p
+        p = start()
+        dev = self.enrol("real", d)
+        self.wait("inventory with packages",
+                  lambda: self.dev(dev).get("components"), d)
+        self.assertEqual([(c["name"], c.get("version")) for c in self.dev(dev)["components"]],
+                         [("busybox", "1.36.1-3")])
+        self.assign(dev, "fw-2.0.bin")
+        self.wait("reboot requested", lambda: "msg=\"rebooting\"" in self.log(d), d)
+        self.stop(p)
+        # The bootloader's step: the first slot in BOOT_ORDER with attempts left.
+        env = dict(l.split("=", 1) for l in rd(env_file).decode().split("\n") if "=" in l)
+        self.assertEqual(env["BOOT_ORDER"], "B A")
+        left = int(env["BOOT_B_LEFT"])
+        self.assertEqual(left, 3)
+        with open(env_file, "w") as f:
+            f.write("BOOT_ORDER=B A\nBOOT_A_LEFT=%s\nBOOT_B_LEFT=%d\n" %
+                    (env["BOOT_A_LEFT"], left - 1))
+        with open(os.path.join(d, "booted"), "w") as f:
+            f.write("B\n")
+        p = start()
+        self.wait("version 2.0 reported", lambda: self.dev(dev).get("firmware_version") == "2.0",
+                  d)
+        env = dict(l.split("=", 1) for l in rd(env_file).decode().split("\n") if "=" in l)
+        self.assertEqual((env["BOOT_ORDER"], env["BOOT_B_LEFT"]), ("B A", "3"))
+        self.assertEqual(rd(os.path.join(d, "slot-b")), self.fw["fw-2.0.bin"])
+        self.assertEqual(rd(os.path.join(d, "slot-a")), b"factory\n")
+        self.stop(p)
+
     def test_6_usage(self):
         r = subprocess.run([AGENT, "run"], capture_output=True, timeout=TIMEOUT)
         self.assertEqual(r.returncode, 2)
