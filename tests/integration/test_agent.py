@@ -519,6 +519,40 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(rd(os.path.join(d, "slot-a")), b"factory\n")
         self.stop(p)
 
+    def test_9_full_disk(self):
+        """A full disk (ENOSPC through the power-cut test's write shim): a clear log
+        line, the old slot keeps booting, and the update goes on once there is room."""
+        shim = os.path.join(BUILD, "libfp_dropshim.so")
+        if not os.path.exists(shim):
+            self.skipTest("no write shim in this build")
+        d = self.device("sim9")
+        p = self.start(d)
+        dev = self.enrol("sim9", d)
+        self.wait("first report", lambda: self.dev(dev).get("firmware_version") == "1.0", d)
+        self.stop(p)
+        self.assign(dev, "fw-2.0.bin")
+        env = dict(os.environ, LD_PRELOAD=shim, FP_SHIM_ENOSPC="slot-b.img",
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
+                   ":verify_asan_link_order=0")
+        r = subprocess.run([AGENT, "--simulate", d, "--once"], capture_output=True, env=env,
+                           timeout=WAIT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"No space left on device", r.stderr)
+        self.assertIn(b"download interrupted", r.stderr)
+        self.assertEqual(self.bootenv(d)["BOOT_ORDER"], "A B")
+        # The journal cannot be written either: the agent does not act.
+        env["FP_SHIM_ENOSPC"] = "/state/journal"
+        r = subprocess.run([AGENT, "--simulate", d, "--once"], capture_output=True, env=env,
+                           timeout=WAIT)
+        self.assertIn(b"cannot write the journal; not acting", r.stderr)
+        self.assertEqual(self.bootenv(d)["BOOT_ORDER"], "A B")
+        self.assertEqual(rd(os.path.join(d, "booted")).strip(), b"A")
+        # Room again: the update completes.
+        p = self.start(d)
+        self.wait("version 2.0 reported",
+                  lambda: self.dev(dev).get("firmware_version") == "2.0", d)
+        self.stop(p)
+
     def test_6_usage(self):
         r = subprocess.run([AGENT, "run"], capture_output=True, timeout=TIMEOUT)
         self.assertEqual(r.returncode, 2)

@@ -13,6 +13,9 @@
  * durable (the agent syncs the directory after each one).
  *
  * Undo record: u64 offset, u64 length, u64 size_before, then length bytes.
+ *
+ * With $FP_SHIM_ENOSPC set, writes to files whose path contains that string
+ * fail with ENOSPC, as on a full disk (tests/integration/test_agent.py).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -99,9 +102,29 @@ static void forget(int fd)
 		unlink(path);
 }
 
+/* 1 when fd's path contains $FP_SHIM_ENOSPC: the write fails as on a full disk. */
+static int disk_full(int fd)
+{
+	const char *pat = getenv("FP_SHIM_ENOSPC");
+	char link[64], target[PATH_MAX];
+	if (!pat || !*pat)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	if (!strstr(target, pat))
+		return 0;
+	errno = ENOSPC;
+	return 1;
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	init();
+	if (disk_full(fd))
+		return -1;
 	int fl = fcntl(fd, F_GETFL);
 	off_t off;
 	struct stat st;
@@ -117,6 +140,8 @@ ssize_t write(int fd, const void *buf, size_t n)
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	init();
+	if (disk_full(fd))
+		return -1;
 	save_old(fd, off, n);
 	return real_pwrite(fd, buf, n, off);
 }
