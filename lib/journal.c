@@ -43,6 +43,9 @@ int fp_journal_encode(const struct fp_journal_rec *r, uint8_t *out, size_t cap, 
 	    r->slot_sha256[0], r->slot_sha256[1], "reason", r->reason, "reboots",
 	    (json_int_t)r->reboots, "bytes_downloaded", (json_int_t)r->bytes_downloaded,
 	    "download_ms", (json_int_t)r->download_ms, "install_ms", (json_int_t)r->install_ms);
+	/* Written only when set, so that records of A/B updates read as before. */
+	if (o && r->backend[0])
+		json_object_set_new(o, "backend", json_string(r->backend));
 	if (o)
 		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!s) {
@@ -119,6 +122,9 @@ static int from_json(const json_t *o, struct fp_journal_rec *r)
 	    get_int(o, "reboots", &r->reboots) ||
 	    get_int(o, "bytes_downloaded", &r->bytes_downloaded) ||
 	    get_int(o, "download_ms", &r->download_ms) || get_int(o, "install_ms", &r->install_ms))
+		return -1;
+	if (json_object_get(o, "backend") &&
+	    get_text(o, "backend", r->backend, sizeof(r->backend)) != 0)
 		return -1;
 	int st = fp_agent_state_parse(state);
 	if (st < 0 || slot > 1 || r->bytes_done > r->length)

@@ -28,20 +28,22 @@
 #define FP_JOURNAL_PAYLOAD_MAX 4096 /* bytes of one record's JSON payload */
 #define FP_JOURNAL_RECORD_MAX  (FP_JOURNAL_HEADER + FP_JOURNAL_PAYLOAD_MAX)
 #define FP_JOURNAL_TEXT_MAX    256 /* bytes of a name, version or reason, with its NUL */
+#define FP_JOURNAL_BACKEND_MAX 64  /* bytes of a backend name, with its NUL */
 
 /* One snapshot of the agent's update state. Plain data; no ownership. */
 struct fp_journal_rec {
-	uint64_t seq;                              /* increases by one per record */
-	enum fp_agent_state state;                 /* the state entered */
-	char target[FP_JOURNAL_TEXT_MAX];          /* target name being installed, or "" */
-	char version[FP_JOURNAL_TEXT_MAX];         /* its custom.version */
-	char sha256[65];                           /* its hash (lowercase hex), or "" */
-	int64_t length;                            /* its signed length */
-	int64_t security_counter;                  /* its counter */
-	int new_slot;                              /* 0 (A) or 1 (B): the slot written */
-	int64_t bytes_done;                        /* bytes of the download written and synced */
-	int64_t assignment_version;                /* highest director version accepted */
-	int64_t running_counter;                   /* security counter of the committed version */
+	uint64_t seq;                         /* increases by one per record */
+	enum fp_agent_state state;            /* the state entered */
+	char target[FP_JOURNAL_TEXT_MAX];     /* target name being installed, or "" */
+	char version[FP_JOURNAL_TEXT_MAX];    /* its custom.version */
+	char backend[FP_JOURNAL_BACKEND_MAX]; /* "" or "ab": A/B slots; else an install module */
+	char sha256[65];                      /* its hash (lowercase hex), or "" */
+	int64_t length;                       /* its signed length */
+	int64_t security_counter;             /* its counter */
+	int new_slot;                         /* 0 (A) or 1 (B): the slot written */
+	int64_t bytes_done;                   /* bytes of the download written and synced */
+	int64_t assignment_version;           /* highest director version accepted */
+	int64_t running_counter;              /* security counter of the committed version */
 	char slot_version[2][FP_JOURNAL_TEXT_MAX]; /* version in each slot, "" if unknown */
 	char slot_sha256[2][65];                   /* hash of the image in each slot */
 	char reason[FP_JOURNAL_TEXT_MAX];          /* why the last update failed, or "" */

@@ -30,6 +30,8 @@ static void sample(struct fp_journal_rec *r, uint64_t seq, enum fp_agent_state s
 	snprintf(r->slot_version[0], sizeof(r->slot_version[0]), "1.0");
 	snprintf(r->reason, sizeof(r->reason), "the health check failed: \"x\"\n");
 	r->reboots = 2;
+	if (seq % 2)
+		snprintf(r->backend, sizeof(r->backend), "pkg");
 }
 
 static void test_round_trip(void **state)
