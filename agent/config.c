@@ -25,6 +25,8 @@ static void defaults(struct agent_config *c)
 	c->download_timeout_s = 3600;
 	c->backoff_max_s = 3600;
 	c->download_sync_mib = 32;
+	c->module_timeout_s = 600;
+	snprintf(c->module_dir, sizeof(c->module_dir), "/usr/lib/fleetpatch/modules");
 }
 
 static int set_text(char *dst, size_t cap, const char *key, const char *v, int line,
@@ -63,6 +65,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"packages_db", c->packages_db, sizeof(c->packages_db)},
 	    {"packages_root", c->packages_root, sizeof(c->packages_root)},
 	    {"reboot_command", c->reboot_command, sizeof(c->reboot_command)},
+	    {"module_dir", c->module_dir, sizeof(c->module_dir)},
 	};
 	struct {
 		const char *key;
@@ -75,6 +78,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"stall_timeout_seconds", &c->stall_timeout_s, 1, 3600},
 	    {"download_timeout_seconds", &c->download_timeout_s, 10, 7 * 86400},
 	    {"backoff_max_seconds", &c->backoff_max_s, 1, 86400},
+	    {"module_timeout_seconds", &c->module_timeout_s, 1, 86400},
 	    {"download_max_bytes_per_second", &c->download_rate, 0, 1L << 40},
 	    {"download_sync_mib", &c->download_sync_mib, 1, 1024},
 	};
@@ -153,6 +157,7 @@ int agent_config_simulate(struct agent_config *c, const char *dir, struct fp_err
 	snprintf(c->slot[1], sizeof(c->slot[1]), "%s/slot-b.img", dir);
 	snprintf(c->bootenv_file, sizeof(c->bootenv_file), "%s/bootenv", dir);
 	snprintf(c->booted_slot_file, sizeof(c->booted_slot_file), "%s/booted", dir);
+	snprintf(c->module_dir, sizeof(c->module_dir), "%s/modules", dir);
 	snprintf(c->packages_db, sizeof(c->packages_db), "none");
 	c->bootloader = AGENT_BL_FILE;
 	snprintf(conf, sizeof(conf), "%s/agent.conf", dir);

@@ -43,6 +43,8 @@ struct agent_config {
 	char packages_db[16];               /* auto, dpkg, opkg, rpm, none */
 	char packages_root[AGENT_PATH_MAX]; /* prefix for the package database paths */
 	char reboot_command[AGENT_PATH_MAX];
+	char module_dir[AGENT_PATH_MAX]; /* install modules, one executable per backend */
+	long module_timeout_s;
 	int simulate; /* --simulate DIR: slots are files, a reboot is a re-exec */
 	char sim_dir[AGENT_PATH_MAX];
 };
