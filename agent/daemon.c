@@ -29,6 +29,7 @@
 #include "fleetpatch/secret.h"
 #include "health.h"
 #include "install_ab.h"
+#include "install_module.h"
 #include "inventory.h"
 #include "log.h"
 
@@ -75,9 +76,24 @@ static int journal(struct agent *a, enum fp_agent_state st)
 	return rc;
 }
 
+static int is_module(const struct agent *a)
+{
+	return a->w.backend[0] != '\0';
+}
+
 static void boot_facts(struct agent *a, struct fp_agent_facts *f)
 {
 	struct agent_bootenv e;
+	/*
+	 * A module's install is in effect from Install on, whichever slot
+	 * booted, and no bootloader falls back from it: only Rollback undoes it.
+	 */
+	if (is_module(a)) {
+		f->running_new = a->w.state == FP_AS_REBOOT || a->w.state == FP_AS_HEALTH ||
+		                 a->w.state == FP_AS_COMMIT;
+		f->new_pending = 0;
+		return;
+	}
 	f->running_new = a->booted == a->w.new_slot;
 	f->new_pending = agent_boot_read(&a->c, &e, NULL) == 0 &&
 	                 agent_boot_pending(&e, a->w.new_slot) && !f->running_new;
@@ -93,13 +109,18 @@ static int progress(void *ctx, int64_t synced, struct fp_err *err)
 
 static int do_download(struct agent *a, struct fp_err *err)
 {
-	char path[128], url[AGENT_PATH_MAX];
+	char path[128], url[AGENT_PATH_MAX], work[AGENT_PATH_MAX + 16],
+	    payload[AGENT_PATH_MAX + 32];
 	snprintf(path, sizeof(path), "/api/v1/device/artifacts/%s", a->w.sha256);
-	if (agent_url(a, path, url, sizeof(url)) != 0)
-		return fp_err_set(err, FP_ETOOBIG, "server URL is too long");
+	if (agent_url(a, path, url, sizeof(url)) != 0 ||
+	    agent_module_paths(&a->c, work, sizeof(work), payload, sizeof(payload)) != 0)
+		return fp_err_set(err, FP_ETOOBIG,
+		                  "server URL or state directory path is too long");
+	if (is_module(a) && mkdir(work, 0700) != 0 && errno != EEXIST)
+		return fp_err_set(err, FP_EIO, "%s: %s", work, strerror(errno));
 	struct agent_download d = {.url = url,
 	                           .bearer = a->token,
-	                           .slot_path = a->c.slot[a->w.new_slot],
+	                           .slot_path = is_module(a) ? payload : a->c.slot[a->w.new_slot],
 	                           .sha256 = a->w.sha256,
 	                           .length = a->w.length,
 	                           .timeout_s = a->c.download_timeout_s,
@@ -113,7 +134,14 @@ static int do_download(struct agent *a, struct fp_err *err)
 	long long ms = agent_now_ms() - t0;
 	a->w.bytes_downloaded = d.fetched;
 	a->w.download_ms = ms;
-	if (rc == 0) {
+	if (rc == 0 && is_module(a)) {
+		a->w.bytes_done = a->w.length;
+		a->w.install_ms = ms;
+		agent_log(AGENT_LOG_INFO, "payload downloaded and verified",
+		          "module=%s bytes=%lld resumed=%d ms=%lld", a->w.backend,
+		          (long long)a->w.length, d.resumed, ms);
+		rc = agent_module_run(&a->c, &a->w, FP_MODULE_DOWNLOAD, NULL, err);
+	} else if (rc == 0) {
 		a->w.bytes_done = a->w.length;
 		a->w.install_ms = ms;
 		snprintf(a->w.slot_sha256[a->w.new_slot], sizeof(a->w.slot_sha256[0]), "%s",
@@ -125,6 +153,17 @@ static int do_download(struct agent *a, struct fp_err *err)
 		          (long long)a->w.length, (long long)d.fetched, d.resumed, ms);
 	}
 	return rc;
+}
+
+/* Cleanup, then the payload goes: a module's update has ended either way. */
+static void module_cleanup(struct agent *a)
+{
+	struct fp_err err = {0};
+	char work[AGENT_PATH_MAX + 16], payload[AGENT_PATH_MAX + 32];
+	if (agent_module_run(&a->c, &a->w, FP_MODULE_CLEANUP, NULL, &err) != 0)
+		agent_log(AGENT_LOG_WARN, "module cleanup failed", "error=\"%s\"", err.msg);
+	if (agent_module_paths(&a->c, work, sizeof(work), payload, sizeof(payload)) == 0)
+		unlink(payload);
 }
 
 static int do_reboot(struct agent *a, struct fp_err *err)
@@ -172,8 +211,10 @@ static int drive(struct agent *a, enum fp_agent_event ev)
 			agent_log(AGENT_LOG_ERROR, "update failed", "target=%s reason=\"%s\"",
 			          a->w.target, a->w.reason);
 		}
+		/* The firmware's counter guards downgrades; a module's target leaves it. */
 		if (a->w.state == FP_AS_COMMIT && st.next == FP_AS_IDLE) {
-			a->w.running_counter = a->w.security_counter;
+			if (!is_module(a))
+				a->w.running_counter = a->w.security_counter;
 			a->w.reason[0] = '\0';
 		}
 		if ((st.next != a->w.state || st.reason) && journal(a, st.next) != 0)
@@ -185,6 +226,8 @@ static int drive(struct agent *a, enum fp_agent_event ev)
 		case FP_AA_NONE: return 0;
 		case FP_AA_REPORT:
 			a->inventory_sent = 0;
+			if (is_module(a))
+				module_cleanup(a);
 			if (!a->w.reason[0])
 				agent_log(AGENT_LOG_INFO, "update committed",
 				          "target=%s version=%s slot=%c", a->w.target, a->w.version,
@@ -200,16 +243,39 @@ static int drive(struct agent *a, enum fp_agent_event ev)
 				return rc;
 			}
 			break;
-		case FP_AA_SWITCH: rc = agent_boot_switch(&a->c, a->w.new_slot, &err); break;
-		case FP_AA_REBOOT: rc = do_reboot(a, &err); break;
+		case FP_AA_SWITCH:
+			rc = is_module(a)
+			         ? agent_module_run(&a->c, &a->w, FP_MODULE_INSTALL, NULL, &err)
+			         : agent_boot_switch(&a->c, a->w.new_slot, &err);
+			break;
+		case FP_AA_REBOOT:
+			if (is_module(a) && a->w.state == FP_AS_REBOOT) {
+				int reboot = 1;
+				rc = agent_module_run(&a->c, &a->w, FP_MODULE_NEEDS_REBOOT, &reboot,
+				                      &err);
+				if (rc == 0 && !reboot) {
+					/* Carry on as after a boot: the install is in effect. */
+					ev = FP_AE_START;
+					continue;
+				}
+			}
+			if (rc == 0)
+				rc = do_reboot(a, &err);
+			break;
 		case FP_AA_HEALTH:
 			rc = agent_health_check(&a->c, &err);
 			agent_log(rc ? AGENT_LOG_ERROR : AGENT_LOG_INFO, "health check",
 			          "ok=%d slot=%c error=\"%s\"", rc == 0, 'A' + a->booted, err.msg);
 			break;
-		case FP_AA_COMMIT: rc = agent_boot_mark_good(&a->c, a->w.new_slot, &err); break;
+		case FP_AA_COMMIT:
+			rc = is_module(a)
+			         ? agent_module_run(&a->c, &a->w, FP_MODULE_COMMIT, NULL, &err)
+			         : agent_boot_mark_good(&a->c, a->w.new_slot, &err);
+			break;
 		case FP_AA_ROLLBACK:
-			rc = agent_boot_rollback(&a->c, 1 - a->w.new_slot, &err);
+			rc = is_module(a)
+			         ? agent_module_run(&a->c, &a->w, FP_MODULE_ROLLBACK, NULL, &err)
+			         : agent_boot_rollback(&a->c, 1 - a->w.new_slot, &err);
 			break;
 		default: return FP_EINVAL;
 		}

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "fleetpatch/director.h"
 #include "fleetpatch/tuf.h"
+#include "install_module.h"
 #include "log.h"
 
 #define REPO_KEYS_MAX 65536
@@ -232,10 +233,23 @@ int agent_update_check(struct agent *a, int *install, struct fp_err *err)
 		snprintf(a->w.reason, sizeof(a->w.reason), "%s", err->msg);
 		goto out;
 	}
+	/* The signed custom.backend: A/B images, or an install module on this device. */
+	const char *backend = json_string_value(json_object_get(tg.custom, "backend"));
+	if (!backend || strcmp(backend, "ab") == 0)
+		backend = "";
+	if (backend[0] && !agent_module_present(&a->c, backend)) {
+		rc = fp_err_set(err, FP_EUNSUPP,
+		                "target %.200s needs the install module '%.64s', which this device "
+		                "does not have",
+		                as.target_name, backend);
+		a->w.assignment_version = as.version;
+		snprintf(a->w.reason, sizeof(a->w.reason), "%s", err->msg);
+		goto out;
+	}
 	char sha[2 * FP_TUF_SHA256_LEN + 1];
 	to_hex(tg.hashes.sha256, FP_TUF_SHA256_LEN, sha);
 	a->w.assignment_version = as.version;
-	if (strcmp(a->w.slot_sha256[a->booted], sha) == 0) {
+	if (!backend[0] && strcmp(a->w.slot_sha256[a->booted], sha) == 0) {
 		agent_log(AGENT_LOG_INFO, "the assigned target already runs", "target=%s",
 		          as.target_name);
 		goto out;
@@ -243,6 +257,7 @@ int agent_update_check(struct agent *a, int *install, struct fp_err *err)
 	const char *ver = json_string_value(json_object_get(tg.custom, "version"));
 	const json_t *jc = json_object_get(tg.custom, "security_counter");
 	snprintf(a->w.target, sizeof(a->w.target), "%s", as.target_name);
+	snprintf(a->w.backend, sizeof(a->w.backend), "%s", backend);
 	snprintf(a->w.version, sizeof(a->w.version), "%s", ver ? ver : "");
 	snprintf(a->w.sha256, sizeof(a->w.sha256), "%s", sha);
 	a->w.length = tg.length;
@@ -251,8 +266,9 @@ int agent_update_check(struct agent *a, int *install, struct fp_err *err)
 	a->w.bytes_done = 0;
 	a->w.reason[0] = '\0';
 	*install = 1;
-	agent_log(AGENT_LOG_INFO, "assignment verified", "target=%s version=%s length=%lld slot=%c",
-	          a->w.target, a->w.version, (long long)a->w.length, 'A' + a->w.new_slot);
+	agent_log(AGENT_LOG_INFO, "assignment verified",
+	          "target=%s version=%s length=%lld backend=%s slot=%c", a->w.target, a->w.version,
+	          (long long)a->w.length, backend[0] ? backend : "ab", 'A' + a->w.new_slot);
 out:
 	fp_tuf_trusted_free(t);
 	json_decref(doc);
