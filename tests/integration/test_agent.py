@@ -191,8 +191,12 @@ class AgentTest(unittest.TestCase):
         cls.cli(["metadata", "sign", cls.path("root.json")] + key)
         cls.cli(["metadata", "push", cls.path("root.json")])
         cls.fw = {}
-        for name, version, counter in (("fw-2.0.bin", "2.0", 2), ("fw-3.0.bin", "3.0", 3)):
+        for name, version, counter, backend in (("fw-2.0.bin", "2.0", 2, "ab"),
+                                                ("fw-3.0.bin", "3.0", 3, "ab"),
+                                                ("app-1.0.pkg", "1.0", 1, "pkg")):
             data = (version.encode() * 1000) + os.urandom(FW_SIZE - 3000)
+            if backend != "ab":
+                data = data[:100000]
             p = cls.path(name)
             with open(p, "wb") as f:
                 f.write(data)
@@ -200,7 +204,7 @@ class AgentTest(unittest.TestCase):
             cls.cli(["release", "upload", p])
             args = ["release", "create", "--artifact", p, "--name", name, "--version", version,
                     "--hardware", "sim-1", "--security-counter", str(counter), "--backend",
-                    "ab", "--out", cls.path("targets.json"), "--from-server"]
+                    backend, "--out", cls.path("targets.json"), "--from-server"]
             cls.cli(args)
             cls.cli(["metadata", "sign", cls.path("targets.json")] + key)
             cls.cli(["release", "publish", cls.path("targets.json")])
@@ -552,6 +556,68 @@ class AgentTest(unittest.TestCase):
         self.wait("version 2.0 reported",
                   lambda: self.dev(dev).get("firmware_version") == "2.0", d)
         self.stop(p)
+
+    def module(self, d):
+        """An install module that logs each state and installs the payload as a file."""
+        os.makedirs(os.path.join(d, "modules"))
+        m = os.path.join(d, "modules", "pkg")
+        with open(m, "w") as f:
+            f.write("#!/bin/sh\nset -e\nd=%s\necho \"$1\" >> $d/module.log\n"
+                    "test -f \"$2/target.json\"\n"
+                    "case \"$1\" in\n"
+                    "Install) cp \"$2/payload\" $d/installed.pkg ;;\n"
+                    "NeedsReboot) cat $d/module-reboot 2>/dev/null || echo No ;;\n"
+                    "Rollback) rm -f $d/installed.pkg ;;\n"
+                    "esac\n" % d)
+        os.chmod(m, 0o755)
+
+    def test_10_install_module(self):
+        d = self.device("sim10")
+        self.module(d)
+        p = self.start(d)
+        dev = self.enrol("sim10", d)
+        self.assign(dev, "app-1.0.pkg")
+        self.wait("module update installed",
+                  lambda: self.dev(dev)["attributes"].get("fp_update_status") == "installed",
+                  d)
+        self.assertEqual(rd(os.path.join(d, "module.log")).decode().split(),
+                         ["Download", "Install", "NeedsReboot", "Commit", "Cleanup"])
+        self.assertEqual(rd(os.path.join(d, "installed.pkg")), self.fw["app-1.0.pkg"])
+        self.assertFalse(os.path.exists(os.path.join(d, "state", "module", "payload")))
+        attrs = self.dev(dev)["attributes"]
+        self.assertEqual((attrs["fp_target"], attrs["fp_reboots"]), ("app-1.0.pkg", "0"))
+        self.assertEqual(self.dev(dev)["firmware_version"], "1.0")
+        self.assertEqual(self.bootenv(d)["BOOT_ORDER"], "A B")
+        self.stop(p)
+
+    def test_11_install_module_reboot_and_rollback(self):
+        d = self.device("sim11")
+        self.module(d)
+        with open(os.path.join(d, "module-reboot"), "w") as f:
+            f.write("Yes\n")
+        with open(os.path.join(d, "health-fail"), "w") as f:
+            f.write("fail\n")
+        p = self.start(d)
+        dev = self.enrol("sim11", d)
+        self.assign(dev, "app-1.0.pkg")
+        self.wait("module update rolled back",
+                  lambda: self.dev(dev)["attributes"].get("fp_update_status") == "failed", d)
+        self.assertEqual(rd(os.path.join(d, "module.log")).decode().split(),
+                         ["Download", "Install", "NeedsReboot", "Rollback", "Cleanup"])
+        self.assertFalse(os.path.exists(os.path.join(d, "installed.pkg")))
+        attrs = self.dev(dev)["attributes"]
+        self.assertIn("the health check failed", attrs["fp_last_error"])
+        self.assertEqual(attrs["fp_reboots"], "1")
+        self.stop(p)
+        # A module this device does not have: refused, nothing run.
+        os.unlink(os.path.join(d, "modules", "pkg"))
+        self.assign(dev, "app-1.0.pkg")
+        r = subprocess.run([AGENT, "--simulate", d, "--once"], capture_output=True,
+                           timeout=WAIT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"needs the install module 'pkg', which this device does not have",
+                      r.stderr)
+        self.assertEqual(len(rd(os.path.join(d, "module.log")).split()), 5)
 
     def test_6_usage(self):
         r = subprocess.run([AGENT, "run"], capture_output=True, timeout=TIMEOUT)
