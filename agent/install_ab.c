@@ -20,13 +20,15 @@
 #include "fleetpatch/tuf.h"
 #include "log.h"
 
-#define READBACK_CHUNK (1 << 20)
+#define READBACK_CHUNK        (1 << 20)
+#define AGENT_WRITEBACK_CHUNK (8 << 20) /* bytes after which write-back is started */
 
 struct slot_sink {
 	struct agent_download *d;
 	int fd;
 	int64_t pos;
 	int64_t synced;
+	int64_t kicked; /* write-back started up to here */
 	struct fp_tuf_hasher *h;
 };
 
@@ -75,6 +77,16 @@ static int to_slot(void *ctx, const void *data, size_t n, struct fp_err *err)
 		s->pos += w;
 	}
 	s->d->fetched += (int64_t)n;
+	/*
+	 * Start the write-back of each full chunk at once, without waiting for
+	 * it, so that the syncs below find little left to write and the
+	 * download does not stall behind the disk.
+	 */
+	if (s->pos - s->kicked >= AGENT_WRITEBACK_CHUNK) {
+		(void)sync_file_range(s->fd, (off_t)s->kicked, (off_t)(s->pos - s->kicked),
+		                      SYNC_FILE_RANGE_WRITE);
+		s->kicked = s->pos;
+	}
 	if (s->pos - s->synced >= (s->d->sync_every > 0 ? s->d->sync_every : AGENT_SYNC_EVERY)) {
 		if (fdatasync(s->fd) != 0)
 			return fp_err_set(err, FP_EIO, "cannot sync the slot %s: %s",
@@ -136,7 +148,7 @@ int agent_install_ab(struct agent_download *d, struct fp_err *err)
 			if ((rc = new_hasher(d, &s.h, err)) != 0)
 				goto out;
 		}
-		s.synced = s.pos;
+		s.synced = s.kicked = s.pos;
 		d->resumed = from > 0;
 		if (from > 0)
 			agent_log(AGENT_LOG_INFO, "resuming the download with a Range request",
