@@ -57,7 +57,7 @@ def main():
         cli("metadata", "sign", p("t.json"), *key)
         cli("release", "publish", p("t.json"))
 
-        agent_ms, dd_ms, peak, idle = [], [], [], []
+        agent_ms, dd_ms, peak, idle, idle_anon = [], [], [], [], []
         for r in range(runs):
             # dd: the same bytes into a slot file, synced.
             slot = p("dd-slot.img")
@@ -83,6 +83,7 @@ def main():
             s.request("POST", "/api/v1/devices/%d/accept" % dev, token=t)
             time.sleep(3)  # a few idle polls
             idle.append(rss_kib(proc.pid))
+            idle_anon.append(rss_kib(proc.pid, "RssAnon"))
             s.request("POST", "/api/v1/devices/%d/assignment" % dev, {"target": "big.img"},
                       token=t)
             hi = [0]
@@ -119,6 +120,8 @@ def main():
             else:
                 info("peer_not_installed", peer)
         info("agent_idle_rss_kib", statistics.median(idle))
+        info("agent_idle_rss_anon_kib", statistics.median(idle_anon),
+             "(private memory; the rest of RSS is shared libraries' pages)")
         info("agent_install_peak_rss_kib", statistics.median(peak), "(%d MiB image)" % (size >> 20))
         am, dm = statistics.median(agent_ms), statistics.median(dd_ms)
         info("agent_install_mib_s", round((size / 1048576) / (am / 1000), 1))
