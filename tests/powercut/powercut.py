@@ -22,6 +22,7 @@ import argparse
 import glob
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -285,6 +286,9 @@ class Fleet:
                 os.unlink(hf)
         state["proc"].terminate()
         state["proc"].wait(timeout=TIMEOUT)
+        if re.search(rb"AddressSanitizer|LeakSanitizer|runtime error:", rd(logs)):
+            with self.lock:
+                self.bad.append("%s: sanitizer report in %s" % (name, logs))
 
     def run(self):
         threads = []
