@@ -871,9 +871,13 @@ static int got_number(struct fp_delta_applier *a, uint64_t v, struct fp_err *err
 		a->state = A_EXT_LEN;
 		return 0;
 	case A_EXT_LEN: {
-		int64_t off = (int64_t)a->prev_end + a->ext_step;
-		if (a->ext_step < -(int64_t)a->prev_end || (a->ext_step > 0 && off < 0) || v == 0 ||
-		    (uint64_t)off > a->h.base_size || v > a->h.base_size - (uint64_t)off)
+		/* Both terms are within 2^40 before they are added: no overflow. */
+		int64_t step = a->ext_step;
+		uint64_t off = 0;
+		int inside = step >= -(int64_t)a->prev_end && step <= (int64_t)a->h.base_size;
+		if (inside)
+			off = (uint64_t)((int64_t)a->prev_end + step);
+		if (!inside || v == 0 || off > a->h.base_size || v > a->h.base_size - off)
 			return fp_err_set(err, FP_EINVAL,
 			                  "delta: window %llu: extent %llu lies outside the base",
 			                  (unsigned long long)a->win, (unsigned long long)a->ext_i);
@@ -883,11 +887,11 @@ static int got_number(struct fp_delta_applier *a, uint64_t v, struct fp_err *err
 			    "delta: window %llu: its extents exceed the declared prefix "
 			    "of %u bytes",
 			    (unsigned long long)a->win, a->h.prefix_max);
-		int rc = a->o.read_base(a->o.ctx, (uint64_t)off, a->prefix + a->prefix_len, v, err);
+		int rc = a->o.read_base(a->o.ctx, off, a->prefix + a->prefix_len, v, err);
 		if (rc)
 			return rc;
 		a->prefix_len += v;
-		a->prev_end = (uint64_t)off + v;
+		a->prev_end = off + v;
 		a->state = ++a->ext_i < a->n_ext ? A_EXT_OFF : A_FSIZE;
 		return 0;
 	}

@@ -360,6 +360,29 @@ static void caps(void **state)
 	hdr[0] = 'X';
 	assert_int_equal(fp_delta_header_parse(hdr, sizeof(hdr), &h, &err), FP_EINVAL);
 	assert_int_equal(fp_delta_header_parse(d.p, FP_DELTA_HEADER_SIZE - 1, &h, &err), FP_EINVAL);
+	/* Hand-made windows: an extent far outside the base, past the prefix, empty. */
+	const unsigned char huge_step[] = {1,    0xfe, 0xff, 0xff, 0xff, 0xff,
+	                                   0xff, 0xff, 0xff, 0xff, 0x01, 1};
+	const unsigned char zero_len[] = {1, 0, 0};
+	const unsigned char too_many[] = {0xff, 0xff, 0x7f};
+	const struct {
+		const unsigned char *w;
+		size_t n;
+		int code;
+	} hand[] = {
+	    {huge_step, sizeof(huge_step), FP_EINVAL},
+	    {zero_len, sizeof(zero_len), FP_EINVAL},
+	    {too_many, sizeof(too_many), FP_ETOOBIG},
+	};
+	for (size_t i = 0; i < sizeof(hand) / sizeof(hand[0]); i++) {
+		memset(&io.out, 0, sizeof(io.out));
+		o.target_max = 0;
+		assert_int_equal(fp_delta_applier_new(&o, &a, &err), 0);
+		assert_int_equal(fp_delta_applier_feed(a, d.p, FP_DELTA_HEADER_SIZE, &err), 0);
+		assert_int_equal(fp_delta_applier_feed(a, hand[i].w, hand[i].n, &err),
+		                 hand[i].code);
+		fp_delta_applier_free(a);
+	}
 	/* Creator parameters out of range. */
 	struct fp_delta_params bad = {.window_size = 100};
 	struct buf d2 = {0};
