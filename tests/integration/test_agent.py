@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 import urllib.parse
 
-from fpharness import BUILD, TIMEOUT, Server
+from fpharness import BUILD, SOURCE, TIMEOUT, Server
 
 CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
@@ -193,7 +193,9 @@ class AgentTest(unittest.TestCase):
         cls.fw = {}
         for name, version, counter, backend in (("fw-2.0.bin", "2.0", 2, "ab"),
                                                 ("fw-3.0.bin", "3.0", 3, "ab"),
-                                                ("app-1.0.pkg", "1.0", 1, "pkg")):
+                                                ("app-1.0.pkg", "1.0", 1, "pkg"),
+                                                ("cfg-1.bin", "1", 1, "swap"),
+                                                ("cfg-2.bin", "2", 1, "swap")):
             data = (version.encode() * 1000) + os.urandom(FW_SIZE - 3000)
             if backend != "ab":
                 data = data[:100000]
@@ -618,6 +620,39 @@ class AgentTest(unittest.TestCase):
         self.assertIn(b"needs the install module 'pkg', which this device does not have",
                       r.stderr)
         self.assertEqual(len(rd(os.path.join(d, "module.log")).split()), 5)
+
+    def test_12_swap_module(self):
+        """dist/modules/swap: a file replaced by an atomic rename, the previous one
+        kept and put back when the health check fails."""
+        d = self.device("sim12")
+        os.makedirs(os.path.join(d, "modules"))
+        shutil.copy(os.path.join(SOURCE, "dist", "modules", "swap"),
+                    os.path.join(d, "modules", "swap"))
+        cfg = os.path.join(d, "app.cfg")
+        with open(cfg, "w") as f:
+            f.write("factory settings\n")
+        with open(os.path.join(d, "modules", "swap.conf"), "w") as f:
+            f.write("target=%s\ntype=file\nkeep=2\n" % cfg)
+        p = self.start(d)
+        dev = self.enrol("sim12", d)
+        self.assign(dev, "cfg-1.bin")
+        self.wait("cfg-1 installed",
+                  lambda: self.dev(dev)["attributes"].get("fp_target") == "cfg-1.bin" and
+                  self.dev(dev)["attributes"].get("fp_update_status") == "installed", d)
+        self.assertTrue(os.path.islink(cfg))
+        self.assertEqual(rd(cfg), self.fw["cfg-1.bin"])
+        # The next one fails its health check: the previous file comes back.
+        with open(os.path.join(d, "health-fail"), "w") as f:
+            f.write("fail\n")
+        self.assign(dev, "cfg-2.bin")
+        self.wait("cfg-2 rolled back",
+                  lambda: self.dev(dev)["attributes"].get("fp_update_status") == "failed", d)
+        self.assertEqual(rd(cfg), self.fw["cfg-1.bin"])
+        os.unlink(os.path.join(d, "health-fail"))
+        self.stop(p)
+        # The factory file was kept as the first version.
+        self.assertEqual(rd(os.path.join(d, "app.cfg.versions", "original")),
+                         b"factory settings\n")
 
     def test_6_usage(self):
         r = subprocess.run([AGENT, "run"], capture_output=True, timeout=TIMEOUT)
