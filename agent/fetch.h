@@ -34,6 +34,12 @@ typedef int (*agent_fetch_sink)(void *ctx, const void *data, size_t n, struct fp
  */
 void agent_fetch_set_stall_timeout(long seconds);
 
+/*
+ * Pins the CA bundle that https servers must chain to (every later
+ * transfer of the process); NULL or "" keeps the system's CAs.
+ */
+void agent_fetch_set_ca(const char *ca_file);
+
 /* Sets up libcurl once per process; 0 or FP_EIO. */
 int agent_fetch_init(struct fp_err *err) FP_WUR;
 void agent_fetch_cleanup(void);
@@ -51,5 +57,33 @@ int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_s
 /* The same into memory: *buf (caller frees) gets *len bytes and a NUL. */
 int agent_fetch_mem(const char *url, size_t max_bytes, long timeout_s, char **buf, size_t *len,
                     struct fp_err *err) FP_WUR;
+
+/* One request of the device API (agent_http()). */
+struct agent_http_req {
+	const char *method; /* "GET", "POST" or "PUT" */
+	const char *url;
+	const char *bearer;    /* device token, or NULL */
+	const char *signature; /* X-FP-Signature value, or NULL */
+	const void *body;      /* request body (JSON), or NULL */
+	size_t body_len;
+	long long range_from; /* > 0: ask for the bytes from this offset on (206) */
+	size_t max_bytes;     /* cap of the response body */
+	long timeout_s;
+	long long max_rate;    /* bytes per second, 0 = no limit */
+	agent_fetch_sink sink; /* receives the body */
+	void *ctx;
+};
+
+/*
+ * Performs one request and feeds the body of any status to the sink, with
+ * the same caps, redirect rules, stall timeout and pinned CA as
+ * agent_fetch(). *status receives the HTTP status (0 on a transport
+ * error). Returns 0 when a response arrived whatever its status;
+ * FP_ECONFLICT when a range was asked for and the server answered 200 with
+ * the whole body (nothing is fed to the sink then); FP_ETOOBIG over the cap;
+ * FP_EIO for transport errors, TLS errors, redirect loops and stalls; or the
+ * sink's code.
+ */
+int agent_http(const struct agent_http_req *rq, long *status, struct fp_err *err) FP_WUR;
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * main.c — `fleetpatch-agent`, the device agent: dispatches subcommands.
  *
- * Only `tuf` (a plain TUF client for the tuf-conformance protocol) and
- * `director-verify` exist so far; the agent daemon comes with a later issue.
+ * `run` (or `--simulate DIR` / `--config FILE` directly) is the agent
+ * daemon; `tuf` a plain TUF client for the tuf-conformance protocol;
+ * `director-verify` the assignment verifier.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,10 @@ static const char usage[] =
     "\n"
     "The fleetpatch device agent.\n"
     "\n"
+    "       fleetpatch-agent --simulate DIR [--once]   (a simulated device)\n"
+    "\n"
     "Commands:\n"
+    "  run ...     the agent daemon (see 'run --help')\n"
     "  tuf ...     a plain TUF 1.0 client: init, refresh, download (see 'tuf --help')\n"
     "  director-verify ...  verify a signed director assignment (see its --help)\n"
     "  version     print the agent's version\n";
@@ -31,6 +35,10 @@ int main(int argc, char **argv)
 		printf("fleetpatch-agent %s\n", FLEETPATCH_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "run") == 0)
+		return agent_daemon_main(argc - 1, argv + 1, argv);
+	if (strncmp(argv[1], "--simulate", 10) == 0 || strncmp(argv[1], "--config", 8) == 0)
+		return agent_daemon_main(argc, argv, argv);
 	if (strcmp(argv[1], "director-verify") == 0)
 		return agent_director_verify_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tuf") != 0) {

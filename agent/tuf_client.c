@@ -379,6 +379,8 @@ static void forget_online_roles(const char *dir)
 	sync_dir(dir);
 }
 
+static int cmd_init(const struct tuf_args *a, const char *root_path, struct fp_err *err);
+
 static int refresh(const struct tuf_args *a, struct fp_tuf_trusted **out, struct fp_err *err)
 {
 	int rc;
@@ -502,6 +504,19 @@ out:
 	json_decref(last_roles);
 	fp_tuf_trusted_free(t);
 	return rc;
+}
+
+int agent_tuf_refresh(const char *metadata_dir, const char *metadata_url,
+                      struct fp_tuf_trusted **out, struct fp_err *err)
+{
+	struct tuf_args a = {.metadata_dir = metadata_dir, .metadata_url = metadata_url};
+	return refresh(&a, out, err);
+}
+
+int agent_tuf_init(const char *metadata_dir, const char *root_path, struct fp_err *err)
+{
+	struct tuf_args a = {.metadata_dir = metadata_dir};
+	return cmd_init(&a, root_path, err);
 }
 
 /* ---- Download (5.7) ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 # (medians; compare ratios, the machine is shared), and everything else it
 # measured as "info: NAME VALUE UNIT" lines. See bench/README.md.
 #
-# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify)
+# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent)
 set -euo pipefail
 
 usage() {
@@ -20,6 +20,10 @@ benchmarks:
   delta     delta updates of Debian root filesystems (ext4, squashfs) against
             bsdiff, xdelta3 -9 and zstd --patch-from: size, times, apply memory
   verify    verifying a 1 GiB artifact against its target's hashes, against sha256sum
+  agent     the device agent: binary size, idle RSS, RSS and throughput while it
+            installs a 1 GiB release into a slot file, against dd
+  powercut  1,000 power cuts of simulated devices during updates (kill -9 and dropped
+            unsynced writes); bad outcomes must be 0 (FP_BENCH_CUTS sets the count)
 
 environment:
   FP_BENCH_DEVICES   devices to enrol (default 10000)
@@ -37,6 +41,8 @@ checkin) ;;
 vuln) exec python3 "$(dirname "$0")/vuln.py" ;;
 delta) exec "$(dirname "$0")/delta.sh" ;;
 verify) exec "$(dirname "$0")/verify.sh" ;;
+powercut) exec "$(dirname "$0")/powercut.sh" ;;
+agent) exec "$(dirname "$0")/agent.sh" ;;
 *) usage ;;
 esac
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# bench/agent.sh — `bench/run.sh agent`: the device agent's footprint and its
+# install throughput. A real fleetpatchd serves a 1 GiB release (random
+# bytes) published with the CLI; a simulated device (`fleetpatch-agent
+# --simulate DIR`) enrols, and is measured idle (RSS after its first polls)
+# and while it streams the release into its slot file (peak RSS, sampled
+# every 20 ms, and the install time it reports in fp_install_ms: download,
+# hash and write with the syncs). The peer for throughput is dd copying the
+# same image into a slot file (bs=1M conv=fsync), runs alternating, medians.
+# Peers for size and memory (swupdate, rauc, mender-client) are measured
+# when installed: their binary sizes; their daemons need a full system setup
+# and are not run here (see bench/README.md).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD="$SRC/build-bench"
+CACHE=${FP_BENCH_CACHE:-$HOME/.cache/fleetpatch-bench}/agent
+RUNS=${FP_BENCH_RUNS:-3}
+SIZE_MIB=${FP_BENCH_AGENT_MIB:-1024}
+
+info() { echo "info: $*"; }
+
+FP_DEPS_TEST=1 sh "$SRC/scripts/deps.sh"
+echo "building in $BUILD" >&2
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j2 --target fleetpatchd fleetpatch fleetpatch-agent >/dev/null
+mkdir -p "$CACHE"
+if [ ! -f "$CACHE/image.img" ] || [ "$(stat -c %s "$CACHE/image.img")" -ne $((SIZE_MIB << 20)) ]; then
+	head -c $((SIZE_MIB << 20)) /dev/urandom >"$CACHE/image.tmp"
+	mv "$CACHE/image.tmp" "$CACHE/image.img"
+fi
+FP_BUILD_DIR="$BUILD" FP_SOURCE_DIR="$SRC" exec python3 "$SRC/bench/agent.py" "$CACHE/image.img" "$RUNS"
