@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "fileio.h"
 #include "fleetpatch/cjson.h"
 #include "fleetpatch/tuf.h"
 
@@ -200,21 +201,6 @@ static int temp_commit(int fd, const char *tmp, const char *dir, const char *nam
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Stores data as dir/name atomically: temporary file, fsync, rename, fsync of dir. */
 static int store_atomic(const char *dir, const char *name, const void *data, size_t n,
                         struct fp_err *err)
@@ -224,7 +210,7 @@ static int store_atomic(const char *dir, const char *name, const void *data, siz
 	int fd = temp_open(dir, name, tmp, sizeof(tmp), err);
 	if (fd < 0)
 		return fd;
-	if (write_all(fd, data, n) != 0) {
+	if (agent_write_all(fd, data, n) != 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -559,7 +545,7 @@ static int to_file(void *ctx, const void *data, size_t n, struct fp_err *err)
 	int rc = fp_tuf_hasher_update(s->h, data, n, err);
 	if (rc)
 		return rc;
-	if (write_all(s->fd, data, n) != 0)
+	if (agent_write_all(s->fd, data, n) != 0)
 		return fp_err_set(err, FP_EIO, "cannot write the download: %s", strerror(errno));
 	return 0;
 }

@@ -8,6 +8,7 @@
  * one mask per attribute, and every name it accepts fits in FP_CPE_MAX bytes
  * when written back as a formatted string.
  */
+#include "fleetpatch/hex.h"
 #include "fleetpatch/cpe.h"
 
 #include <stdlib.h>
@@ -323,16 +324,6 @@ static int parse_fs(const char *s, struct fp_cpe *c, struct valbuf *v, struct fp
 	return 0;
 }
 
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = lower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* Decodes one URI component s[from, to) into attribute a of c. */
 static int parse_uri_attr(const char *s, size_t from, size_t to, struct fp_cpe *c, int a,
                           struct valbuf *v, struct fp_err *err)
@@ -349,8 +340,8 @@ static int parse_uri_attr(const char *s, size_t from, size_t to, struct fp_cpe *
 	for (size_t i = from; i < to; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == '%') {
-			int hi = i + 1 < to ? hexval((unsigned char)s[i + 1]) : -1;
-			int lo = i + 2 < to ? hexval((unsigned char)s[i + 2]) : -1;
+			int hi = i + 1 < to ? fp_hex_value((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < to ? fp_hex_value((unsigned char)s[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return fp_err_set(err, FP_EINVAL,
 				                  "CPE %s at byte %zu: bad percent-encoding; '%%' "

@@ -5,6 +5,7 @@
  * array sorted by (prefix, length); a lookup binary-searches once per prefix
  * length (36, 28, 24 bits), longest first.
  */
+#include "fleetpatch/hex.h"
 #include "fleetpatch/oui.h"
 
 #include <ctype.h>
@@ -48,16 +49,6 @@ static int cmp_entry(const void *a, const void *b)
 	if (x->prefix != y->prefix)
 		return x->prefix < y->prefix ? -1 : 1;
 	return (x->bits > y->bits) - (x->bits < y->bits);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* Registry name to the number of hex digits of its assignments; 0 to skip the row. */
@@ -128,7 +119,7 @@ int fp_oui_parse(const char *data, size_t len, struct fp_oui **out, struct fp_er
 		uint64_t v = 0;
 		size_t i;
 		for (i = 0; a[i] && i < digits; i++) {
-			int h = hexval(a[i]);
+			int h = fp_hex_value(a[i]);
 			if (h < 0)
 				break;
 			v = (v << 4) | (uint64_t)h;
@@ -205,7 +196,7 @@ static int mac_value(const char *m, uint64_t *out)
 				return -1;
 			continue;
 		}
-		int h = hexval(m[i]);
+		int h = fp_hex_value(m[i]);
 		if (h < 0)
 			return -1;
 		v = (v << 4) | (uint64_t)h;

@@ -7,6 +7,7 @@
  * hex in metadata. Verification accepts any PSS salt length, as
  * securesystemslib's verifier does; signing uses a salt as long as the digest.
  */
+#include "fleetpatch/hex.h"
 #include "fleetpatch/tuf.h"
 
 #include <ctype.h>
@@ -33,23 +34,13 @@
 
 enum scheme { SCHEME_ED25519, SCHEME_ECDSA_P256, SCHEME_RSA_PSS };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int fp__tuf_hex_decode(const char *s, uint8_t *out, size_t outlen)
 {
 	if (!s || strnlen(s, 2 * outlen + 1) != 2 * outlen)
 		return FP_EINVAL;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+		int hi = fp_hex_value((unsigned char)s[2 * i]),
+		    lo = fp_hex_value((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return FP_EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);
