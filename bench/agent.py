@@ -234,6 +234,8 @@ def measure_peers(tmp, info):
             out[name] = total
             info("peer_idle_rss_kib", name, total, "(%d processes: %s)"
                  % (len(per), " + ".join(str(k) for _, k in per)))
+            info("peer_idle_rss_anon_kib", name, sum(rss_kib(x, "RssAnon") for x in pids),
+                 "(private memory)")
             if bus is not None:
                 info("peer_private_dbus_rss_kib", name, rss_kib(bus.pid), "(not counted)")
         except (OSError, subprocess.CalledProcessError) as e:
