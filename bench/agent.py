@@ -1,6 +1,8 @@
 """bench/agent.py IMAGE RUNS — the measurements of bench/agent.sh (see there)."""
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +27,230 @@ def rss_kib(pid, field="VmRSS"):
     except OSError:
         pass
     return 0
+
+
+PEER_IDLE_S = 10  # how long each peer daemon runs before it is measured
+
+DBUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def tree_pids(root):
+    """root and all its descendants, from /proc/*/stat."""
+    children = {}
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                with open("/proc/%s/stat" % e) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(e))
+    out, todo = [], [root]
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        todo.extend(children.get(x, []))
+    return out
+
+
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def openssl_ca(d, purpose=None):
+    """A throwaway self-signed CA certificate (ca.pem) and key in d."""
+    a = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+         os.path.join(d, "ca.key"), "-out", os.path.join(d, "ca.pem"), "-days", "30",
+         "-subj", "/CN=fleetpatch-bench-ca", "-addext", "keyUsage=digitalSignature,keyCertSign"]
+    if purpose:
+        a += ["-addext", "extendedKeyUsage=" + purpose]
+    subprocess.run(a, check=True, capture_output=True)
+    return os.path.join(d, "ca.pem")
+
+
+class Daemons:
+    """Processes started in their own session; stop() kills every process group."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, log, env=None, cwd=None):
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in reversed(self.procs):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # whatever is left of the group (swupdate's webserver, ...)
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        self.procs = []
+
+
+def private_bus(d, dm):
+    """A dbus-daemon of our own (system-bus type, permissive policy) on a socket in d."""
+    sock = os.path.join(d, "bus")
+    with open(os.path.join(d, "dbus.conf"), "w") as f:
+        f.write(DBUS_CONF % sock)
+    log = open(os.path.join(d, "dbus.log"), "wb")
+    p = dm.start(["dbus-daemon", "--config-file=" + os.path.join(d, "dbus.conf"), "--nofork"],
+                 log)
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    return p, "unix:path=" + sock
+
+
+def start_swupdate(d, dm):
+    """swupdate as Debian's init script runs it (swupdate -v), plus the webserver
+    (-w) and a minimal swupdate.cfg; -k: it is built for signed images and
+    refuses to start without a certificate."""
+    os.makedirs(os.path.join(d, "www"))
+    ca = openssl_ca(d, "emailProtection")
+    with open(os.path.join(d, "swupdate.cfg"), "w") as f:
+        f.write('globals: {\n\tverbose = true;\n\tloglevel = 5;\n};\n'
+                'identify: ( { name = "board"; value = "sim-1"; } );\n')
+    env = dict(os.environ, TMPDIR=d)  # its IPC sockets (sockinstctrl, swupdateprog)
+    log = open(os.path.join(d, "log"), "wb")
+    port = free_port()
+    p = dm.start(["swupdate", "-v", "-f", os.path.join(d, "swupdate.cfg"), "-k", ca,
+                  "-H", "sim-1:1.0", "-w", "-r %s -p %d" % (os.path.join(d, "www"), port)],
+                 log, env=env, cwd=d)
+    return p, None
+
+
+def start_rauc(d, dm):
+    """rauc service on a private system bus: compatible, bootloader=noop, one
+    raw slot pair of files, a keyring holding a throwaway CA."""
+    bus, addr = private_bus(d, dm)
+    ca = openssl_ca(d)
+    for n in ("rootfs.0", "rootfs.1"):
+        with open(os.path.join(d, n), "wb") as f:
+            f.truncate(16 << 20)
+    os.makedirs(os.path.join(d, "data"))
+    with open(os.path.join(d, "system.conf"), "w") as f:
+        f.write("[system]\ncompatible=sim-1\nbootloader=noop\ndata-directory=%s\n\n"
+                "[keyring]\npath=%s\n\n"
+                "[slot.rootfs.0]\ndevice=%s\ntype=raw\nbootname=A\n\n"
+                "[slot.rootfs.1]\ndevice=%s\ntype=raw\nbootname=B\n"
+                % (os.path.join(d, "data"), ca, os.path.join(d, "rootfs.0"),
+                   os.path.join(d, "rootfs.1")))
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=addr)
+    log = open(os.path.join(d, "log"), "wb")
+    p = dm.start(["rauc", "service", "--conf=" + os.path.join(d, "system.conf")], log,
+                 env=env, cwd=d)
+    return p, bus
+
+
+def start_mender(d, dm):
+    """mender daemon (Debian's mender-client 3.4, one Go binary) with a config
+    whose server is 127.0.0.1 on a port nobody listens on, its data dir in d
+    and a private system bus. Debian ships neither /etc/mender/artifact_info
+    nor an identity script, without which the daemon never gets past its
+    first checks; both are provided in a mount namespace of its own (bind
+    mounts over /etc/mender and /usr/share/mender/identity), so nothing on
+    the host changes."""
+    bus, addr = private_bus(d, dm)
+    data, etc, ident = (os.path.join(d, x) for x in ("data", "etc", "identity"))
+    for x in (data, etc, ident):
+        os.makedirs(x)
+    with open(os.path.join(data, "device_type"), "w") as f:
+        f.write("device_type=sim-1\n")
+    with open(os.path.join(etc, "artifact_info"), "w") as f:
+        f.write("artifact_name=bench-1.0\n")
+    script = os.path.join(ident, "mender-device-identity")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho serial=bench-mender-1\n")
+    os.chmod(script, 0o755)
+    port = free_port()  # bound and released: nobody listens there
+    with open(os.path.join(d, "mender.conf"), "w") as f:
+        f.write('{\n  "ServerURL": "https://127.0.0.1:%d",\n  "TenantToken": "",\n'
+                '  "UpdatePollIntervalSeconds": 1800,\n  "InventoryPollIntervalSeconds": 28800,\n'
+                '  "RetryPollIntervalSeconds": 300,\n  "DeviceTypeFile": "%s"\n}\n'
+                % (port, os.path.join(data, "device_type")))
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=addr)
+    log = open(os.path.join(d, "log"), "wb")
+    cmd = ("mount --bind %s /etc/mender && mount --bind %s /usr/share/mender/identity && "
+           "exec mender --no-syslog --config %s --fallback-config %s --data %s daemon"
+           % (etc, ident, os.path.join(d, "mender.conf"), os.path.join(d, "none.conf"), data))
+    p = dm.start(["unshare", "--mount", "--propagation", "private", "sh", "-c", cmd], log,
+                 env=env, cwd=d)
+    return p, bus
+
+
+def measure_peers(tmp, info):
+    """Each installed peer daemon idles PEER_IDLE_S seconds in a directory of
+    its own; returns {peer: KiB} summed over its process tree (the private
+    dbus-daemon not counted, reported apart)."""
+    out = {}
+    for name, binary, start in (("swupdate", "swupdate", start_swupdate),
+                                ("rauc", "rauc", start_rauc),
+                                ("mender-client", "mender", start_mender)):
+        if not shutil.which(binary):
+            info("peer_idle_not_measured", name, "(not installed)")
+            continue
+        d = os.path.join(tmp, "peer-" + name)
+        os.makedirs(d)
+        dm = Daemons()
+        try:
+            p, bus = start(d, dm)
+            time.sleep(PEER_IDLE_S)
+            if p.poll() is not None:
+                with open(os.path.join(d, "log"), "rb") as f:
+                    tail = f.read().decode(errors="replace").strip().splitlines()[-3:]
+                info("peer_idle_not_measured", name, "(exited with %s after start: %s)"
+                     % (p.returncode, " | ".join(tail)))
+                continue
+            pids = tree_pids(p.pid)
+            per = [(x, rss_kib(x)) for x in pids]
+            total = sum(k for _, k in per)
+            out[name] = total
+            info("peer_idle_rss_kib", name, total, "(%d processes: %s)"
+                 % (len(per), " + ".join(str(k) for _, k in per)))
+            info("peer_idle_rss_anon_kib", name, sum(rss_kib(x, "RssAnon") for x in pids),
+                 "(private memory)")
+            if bus is not None:
+                info("peer_private_dbus_rss_kib", name, rss_kib(bus.pid), "(not counted)")
+        except (OSError, subprocess.CalledProcessError) as e:
+            info("peer_idle_not_measured", name, "(%s)" % e)
+        finally:
+            dm.stop()
+    return out
+
+
+def stripped_size(path, tmp):
+    out = os.path.join(tmp, os.path.basename(path) + ".stripped")
+    subprocess.run(["strip", "-o", out, path], check=True, capture_output=True)
+    n = os.path.getsize(out)
+    os.unlink(out)
+    return n
 
 
 def main():
@@ -82,7 +308,7 @@ def main():
                 time.sleep(0.1)
             s.request("POST", "/api/v1/devices/%d/accept" % dev, token=t)
             time.sleep(3)  # a few idle polls
-            idle.append(rss_kib(proc.pid))
+            idle.append(sum(rss_kib(x) for x in tree_pids(proc.pid)))
             idle_anon.append(rss_kib(proc.pid, "RssAnon"))
             s.request("POST", "/api/v1/devices/%d/assignment" % dev, {"target": "big.img"},
                       token=t)
@@ -116,9 +342,12 @@ def main():
         for peer in ("swupdate", "rauc", "mender", "mender-update"):
             path = shutil.which(peer)
             if path:
-                info("peer_binary_bytes", peer, os.path.getsize(os.path.realpath(path)))
+                real = os.path.realpath(path)
+                info("peer_binary_bytes", peer, stripped_size(real, tmp), "(stripped;",
+                     os.path.getsize(real), "as installed)")
             else:
                 info("peer_not_installed", peer)
+        peers = measure_peers(tmp, info)
         info("agent_idle_rss_kib", statistics.median(idle))
         info("agent_idle_rss_anon_kib", statistics.median(idle_anon),
              "(private memory; the rest of RSS is shared libraries' pages)")
@@ -129,6 +358,13 @@ def main():
         print("bench: install_vs_dd %.2f x" % (dm / am))
         print("bench: agent_idle_rss %d KiB" % statistics.median(idle))
         print("bench: agent_install_rss %d KiB" % statistics.median(peak))
+        if peers:
+            name = min(peers, key=peers.get)
+            info("smallest_peer", name, peers[name], "KiB")
+            print("bench: agent_rss_vs_smallest_peer %.3f x" % (statistics.median(idle)
+                                                              / peers[name]))
+        else:
+            info("agent_rss_vs_smallest_peer not computed: no peer daemon stayed up")
     finally:
         s.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,7 +21,8 @@ benchmarks:
             bsdiff, xdelta3 -9 and zstd --patch-from: size, times, apply memory
   verify    verifying a 1 GiB artifact against its target's hashes, against sha256sum
   agent     the device agent: binary size, idle RSS, RSS and throughput while it
-            installs a 1 GiB release into a slot file, against dd
+            installs a 1 GiB release into a slot file, against dd; idle RSS against
+            swupdate, rauc and mender-client (installed and run idle by the benchmark)
   powercut  1,000 power cuts of simulated devices during updates (kill -9 and dropped
             unsynced writes); bad outcomes must be 0 (FP_BENCH_CUTS sets the count)
 
