@@ -326,9 +326,11 @@ void fp_api_device_delta_failed(struct fp_req *r)
 		json_object_set_new(before, "reason", json_string(reason));
 		/* Already refused: the report is recorded, the full assignment stands. */
 		if (!a.delta_refused) {
+			char tgt[sizeof(a.target)], dl[sizeof(a.deadline)];
+			snprintf(tgt, sizeof(tgt), "%s", a.target); /* save() rewrites a */
+			snprintf(dl, sizeof(dl), "%s", a.deadline);
 			a.delta_refused = 1;
-			rc = save(r, r->who.id, &a, a.target, a.deadline[0] ? a.deadline : NULL,
-			          &err);
+			rc = save(r, r->who.id, &a, tgt, dl[0] ? dl : NULL, &err);
 		}
 		after = assignment_json(r->who.id, &a);
 	}
