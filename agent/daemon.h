@@ -48,6 +48,15 @@ int agent_enroll(struct agent *a, struct fp_err *err) FP_WUR;
  */
 int agent_update_check(struct agent *a, int *install, struct fp_err *err) FP_WUR;
 
+/*
+ * Tells the server that the delta offered for `target` failed on this
+ * device (POST /api/v1/device/assignment/delta-failed); the server answers
+ * by re-signing the assignment full. 0 when the server recorded it; FP_EIO
+ * when it could not be told (try again later).
+ */
+int agent_report_delta_failed(struct agent *a, const char *target, const char *reason,
+                              struct fp_err *err) FP_WUR;
+
 /* base URL + path into out. */
 int agent_url(const struct agent *a, const char *path, char *out, size_t cap);
 

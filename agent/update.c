@@ -62,6 +62,48 @@ static int api_get(struct agent *a, const char *path, const char *bearer, size_t
 	return agent_http(&rq, status, err);
 }
 
+int agent_report_delta_failed(struct agent *a, const char *target, const char *reason,
+                              struct fp_err *err)
+{
+	char url[AGENT_PATH_MAX];
+	struct buf b = {.p = malloc(4097), .cap = 4096};
+	long status = 0;
+	json_t *o = json_pack("{s:s,s:s}", "target", target, "reason", reason);
+	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = 0;
+	json_decref(o);
+	if (!b.p || !body)
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+	else if (agent_url(a, "/api/v1/device/assignment/delta-failed", url, sizeof(url)) != 0)
+		rc = fp_err_set(err, FP_ETOOBIG, "server URL is too long");
+	if (rc == 0) {
+		struct agent_http_req rq = {.method = "POST",
+		                            .url = url,
+		                            .bearer = a->token,
+		                            .body = body,
+		                            .body_len = strlen(body),
+		                            .max_bytes = b.cap,
+		                            .timeout_s = AGENT_API_TIMEOUT,
+		                            .sink = buf_sink,
+		                            .ctx = &b};
+		b.p[0] = '\0';
+		rc = agent_http(&rq, &status, err);
+		if (rc == 0 && status == 401)
+			a->token[0] = '\0';
+		if (rc == 0 && status != 200)
+			rc = fp_err_set(err, FP_EIO, "the server answered %ld to the delta report",
+			                status);
+	}
+	if (rc == 0)
+		agent_log(AGENT_LOG_WARN, "delta failed; reported, waiting for the full assignment",
+		          "target=%s reason=\"%s\"", target, reason);
+	else
+		rc = FP_EIO;
+	free(body);
+	free(b.p);
+	return rc;
+}
+
 /* The pinned director key: from the configuration, else pinned on first use. */
 static int director_key(struct agent *a, json_t **key, struct fp_err *err)
 {
@@ -166,6 +208,51 @@ static int check_target(struct agent *a, const struct fp_director_assignment *as
 	return 0;
 }
 
+/*
+ * The delta the director offers: an A/B image, its own target in the
+ * trusted TUF targets with the length and hashes the director names, whose
+ * signed custom.delta rebuilds the assigned target from the image the
+ * running slot holds (when the journal knows it; else the applier checks
+ * the slot's sha256 before it writes anything).
+ */
+static int check_delta(struct agent *a, const struct fp_director_assignment *as,
+                       const struct fp_tuf_trusted *t, const char *backend, char *dsha,
+                       int64_t *dlen, struct fp_err *err)
+{
+	struct fp_tuf_target dt;
+	if (backend[0])
+		return fp_err_set(err, FP_EUNSUPP,
+		                  "a delta is for A/B images, not the install module '%.64s'",
+		                  backend);
+	int rc = fp_tuf_target_get(t, as->delta_name, &dt, err);
+	if (rc == FP_ENOTFOUND)
+		return fp_err_set(err, FP_EAUTH,
+		                  "delta %.200s is not in the trusted TUF targets metadata",
+		                  as->delta_name);
+	if (rc)
+		return rc;
+	to_hex(dt.hashes.sha256, FP_TUF_SHA256_LEN, dsha);
+	const char *dsig = json_string_value(
+	    json_object_get(json_object_get(as->delta_target, "hashes"), "sha256"));
+	const json_t *cd = json_object_get(dt.custom, "delta");
+	const char *ct = json_string_value(json_object_get(cd, "target")),
+	           *cb = json_string_value(json_object_get(cd, "base_sha256"));
+	if (dt.length != as->delta_length || !dsig || strcmp(dsig, dsha) != 0 || !ct ||
+	    strcmp(ct, as->target_name) != 0 || !cb || strcmp(cb, as->delta_base_sha256) != 0)
+		return fp_err_set(err, FP_EAUTH,
+		                  "delta %.200s: the director and the signed TUF targets disagree "
+		                  "on its length, hash, target or base",
+		                  as->delta_name);
+	const char *running = a->w.slot_sha256[a->booted];
+	if (running[0] && strcmp(running, cb) != 0)
+		return fp_err_set(err, FP_ECONFLICT,
+		                  "wrong base: the delta applies to %.16s…, the running slot holds "
+		                  "%.16s…; a full download is needed",
+		                  cb, running);
+	*dlen = dt.length;
+	return 0;
+}
+
 int agent_update_check(struct agent *a, int *install, struct fp_err *err)
 {
 	struct buf b = {0};
@@ -246,12 +333,27 @@ int agent_update_check(struct agent *a, int *install, struct fp_err *err)
 		snprintf(a->w.reason, sizeof(a->w.reason), "%s", err->msg);
 		goto out;
 	}
-	char sha[2 * FP_TUF_SHA256_LEN + 1];
+	char sha[2 * FP_TUF_SHA256_LEN + 1], dsha[2 * FP_TUF_SHA256_LEN + 1] = "";
+	int64_t dlen = 0;
 	to_hex(tg.hashes.sha256, FP_TUF_SHA256_LEN, sha);
+	int64_t prev = a->w.assignment_version;
 	a->w.assignment_version = as.version;
 	if (!backend[0] && strcmp(a->w.slot_sha256[a->booted], sha) == 0) {
 		agent_log(AGENT_LOG_INFO, "the assigned target already runs", "target=%s",
 		          as.target_name);
+		goto out;
+	}
+	if (as.delta && (rc = check_delta(a, &as, t, backend, dsha, &dlen, err)) != 0) {
+		/* Never a silent full download: the server decides, after this report. */
+		char why[FP_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		if ((rc = agent_report_delta_failed(a, as.target_name, why, err)) != 0) {
+			a->w.assignment_version = prev; /* not told: checked again later */
+			goto out;
+		}
+		a->w.assignment_version = as.version;
+		snprintf(a->w.reason, sizeof(a->w.reason), "%s", why);
+		rc = fp_err_set(err, FP_ECONFLICT, "%s", why);
 		goto out;
 	}
 	const char *ver = json_string_value(json_object_get(tg.custom, "version"));
@@ -264,11 +366,14 @@ int agent_update_check(struct agent *a, int *install, struct fp_err *err)
 	a->w.security_counter = json_is_integer(jc) ? (int64_t)json_integer_value(jc) : 0;
 	a->w.new_slot = 1 - a->booted;
 	a->w.bytes_done = 0;
+	snprintf(a->w.delta_sha256, sizeof(a->w.delta_sha256), "%s", dsha);
+	a->w.delta_length = dlen;
 	a->w.reason[0] = '\0';
 	*install = 1;
 	agent_log(AGENT_LOG_INFO, "assignment verified",
-	          "target=%s version=%s length=%lld backend=%s slot=%c", a->w.target, a->w.version,
-	          (long long)a->w.length, backend[0] ? backend : "ab", 'A' + a->w.new_slot);
+	          "target=%s version=%s length=%lld backend=%s slot=%c mode=%s", a->w.target,
+	          a->w.version, (long long)a->w.length, backend[0] ? backend : "ab",
+	          'A' + a->w.new_slot, dsha[0] ? "delta" : "full");
 out:
 	fp_tuf_trusted_free(t);
 	json_decref(doc);

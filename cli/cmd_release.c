@@ -27,6 +27,7 @@ static const char usage[] =
     "                                 --hardware HW[,HW...] --security-counter N\n"
     "                                 --backend B (--targets FILE | --from-server | --new)\n"
     "                                 --out FILE [--expires-days N]\n"
+    "                                 [--delta-of TARGET --base-sha256 H --base-version V]\n"
     "       fleetpatch release publish FILE [--json]\n"
     "       fleetpatch release upload FILE [--json]\n"
     "       fleetpatch release artifacts [--page N] [--per-page N] [--all] [--json]\n"
@@ -39,6 +40,11 @@ static const char usage[] =
     "         version 1) with the target NAME added or replaced, unsigned. Custom\n"
     "         fields: version, hardware (compatible hardware types: device models),\n"
     "         security_counter, backend. --expires-days defaults to 90.\n"
+    "         With --delta-of, FILE is a delta (fleetpatch artifact delta) that\n"
+    "         rebuilds the target TARGET from the image whose sha256 is H, which\n"
+    "         devices report as firmware version V: custom.delta is then\n"
+    "         {\"target\", \"base_sha256\", \"base_version\"}, and the director\n"
+    "         offers it to devices that run V (docs/design/director.md).\n"
     "publish  uploads a signed targets file; the server checks it against root and\n"
     "         the uploaded artifacts, then signs snapshot and timestamp.\n"
     "upload   stores an artifact (the file a target names) on the server under its\n"
@@ -155,7 +161,10 @@ static int release_create(struct cli *c, int argc, char **argv)
 		O_SRV,
 		O_NEW,
 		O_OUT,
-		O_EXP
+		O_EXP,
+		O_DOF,
+		O_BSHA,
+		O_BVER
 	};
 	static const struct option opts[] = {
 	    CLI_COMMON_OPTS,
@@ -170,9 +179,13 @@ static int release_create(struct cli *c, int argc, char **argv)
 	    {"new", no_argument, NULL, O_NEW},
 	    {"out", required_argument, NULL, O_OUT},
 	    {"expires-days", required_argument, NULL, O_EXP},
+	    {"delta-of", required_argument, NULL, O_DOF},
+	    {"base-sha256", required_argument, NULL, O_BSHA},
+	    {"base-version", required_argument, NULL, O_BVER},
 	    CLI_OPTS_END,
 	};
 	const char *art = NULL, *name = NULL, *ver = NULL, *be = NULL, *tgt = NULL, *out = NULL;
+	const char *dof = NULL, *bsha = NULL, *bver = NULL;
 	char *hw = NULL;
 	long sc = -1, days = 90;
 	int srv = 0, fresh = 0, o;
@@ -188,6 +201,9 @@ static int release_create(struct cli *c, int argc, char **argv)
 		case O_SRV: srv = 1; break;
 		case O_NEW: fresh = 1; break;
 		case O_OUT: out = optarg; break;
+		case O_DOF: dof = optarg; break;
+		case O_BSHA: bsha = optarg; break;
+		case O_BVER: bver = optarg; break;
 		case O_SC:
 			if (cli_parse_long(optarg, 0, 2147483647L, &sc))
 				return cli_usage_error(usage,
@@ -209,6 +225,12 @@ static int release_create(struct cli *c, int argc, char **argv)
 	if ((tgt != NULL) + srv + fresh != 1)
 		return cli_usage_error(usage,
 		                       "give exactly one of --targets FILE, --from-server, --new");
+	int ndelta = (dof != NULL) + (bsha != NULL) + (bver != NULL);
+	if (ndelta != 0 && ndelta != 3)
+		return cli_usage_error(usage,
+		                       "--delta-of, --base-sha256 and --base-version go together");
+	if (bsha && (strlen(bsha) != 64 || strspn(bsha, "0123456789abcdef") != 64))
+		return cli_usage_error(usage, "--base-sha256 is 64 lowercase hex digits");
 	long long len = 0;
 	char s256[65], s512[129];
 	int ex = hash_file(art, &len, s256, s512);
@@ -238,6 +260,10 @@ static int release_create(struct cli *c, int argc, char **argv)
 	    json_pack("{s:I,s:{s:s,s:s},s:{s:s,s:o,s:I,s:s}}", "length", (json_int_t)len, "hashes",
 	              "sha256", s256, "sha512", s512, "custom", "version", ver, "hardware", hwl,
 	              "security_counter", (json_int_t)sc, "backend", be);
+	if (entry && dof)
+		json_object_set_new(json_object_get(entry, "custom"), "delta",
+		                    json_pack("{s:s,s:s,s:s}", "target", dof, "base_sha256", bsha,
+		                              "base_version", bver));
 	json_t *targets = json_object_get(sg, "targets");
 	if (!entry || !json_is_object(targets)) {
 		cli_error("the targets metadata has no \"targets\" object");

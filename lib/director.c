@@ -23,12 +23,75 @@ int fp_director_build(const char *device_id, const json_t *target, const char *d
 		return rc;
 	json_t *t = target ? json_deep_copy(target) : json_null();
 	json_t *dl = deadline ? json_string(deadline) : json_null();
-	json_t *s = json_pack("{s:s,s:s,s:o,s:o,s:I,s:s,s:s}", "_type", FP_DIRECTOR_TYPE,
+	json_t *s = json_pack("{s:s,s:s,s:o,s:o,s:I,s:s,s:s,s:s}", "_type", FP_DIRECTOR_TYPE,
 	                      "device_id", device_id, "target", t, "deadline", dl, "version",
-	                      (json_int_t)version, "nonce", nonce, "expires", exp);
+	                      (json_int_t)version, "nonce", nonce, "expires", exp, "mode", "full");
 	if (!s)
 		return fp_err_set(err, FP_ENOMEM, "director: out of memory");
 	return fp_tuf_envelope(s, out, err);
+}
+
+static int is_sha256_hex(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+int fp_director_offer_delta(json_t *doc, const json_t *delta_target, const char *base_sha256,
+                            struct fp_err *err)
+{
+	json_t *s = json_object_get(doc, "signed");
+	const json_t *name = json_object_get(delta_target, "name"),
+	             *len = json_object_get(delta_target, "length"),
+	             *hashes = json_object_get(delta_target, "hashes");
+	if (!json_is_object(s) || !json_is_object(json_object_get(s, "target")))
+		return fp_err_set(err, FP_EINVAL, "director: a delta needs an assigned target");
+	if (!json_is_string(name) || !json_is_integer(len) || !json_is_object(hashes) ||
+	    !is_sha256_hex(base_sha256))
+		return fp_err_set(err, FP_EINVAL,
+		                  "director: a delta needs a name, a length, hashes and the base's "
+		                  "sha256");
+	json_t *d = json_pack("{s:O,s:O,s:O,s:s}", "name", name, "length", len, "hashes", hashes,
+	                      "base_sha256", base_sha256);
+	if (!d || json_object_set_new(s, "delta", d) ||
+	    json_object_set_new(s, "mode", json_string("delta")))
+		return fp_err_set(err, FP_ENOMEM, "director: out of memory");
+	return 0;
+}
+
+static int check_delta(const json_t *s, struct fp_director_assignment *out, struct fp_err *err)
+{
+	const char *mode = json_string_value(json_object_get(s, "mode"));
+	const json_t *d = json_object_get(s, "delta");
+	if (json_object_get(s, "mode") && !mode)
+		return fp_err_set(err, FP_EINVAL, "director: mode must be \"full\" or \"delta\"");
+	if (!mode || strcmp(mode, "full") == 0) {
+		if (d)
+			return fp_err_set(err, FP_EINVAL, "director: mode \"full\" has no delta");
+		return 0;
+	}
+	if (strcmp(mode, "delta") != 0)
+		return fp_err_set(err, FP_EINVAL, "director: mode must be \"full\" or \"delta\"");
+	const json_t *name = json_object_get(d, "name"), *len = json_object_get(d, "length"),
+	             *hashes = json_object_get(d, "hashes");
+	const char *base = json_string_value(json_object_get(d, "base_sha256"));
+	if (!out->target || !json_is_object(d) || !json_is_string(name) || !json_is_integer(len) ||
+	    json_integer_value(len) < 0 || json_integer_value(len) > FP_TUF_TARGET_LENGTH_MAX ||
+	    !json_is_object(hashes) || !json_is_string(json_object_get(hashes, "sha256")) ||
+	    !is_sha256_hex(base))
+		return fp_err_set(err, FP_EINVAL,
+		                  "director: mode \"delta\" needs a target and a delta with a "
+		                  "name, a length, a sha256 hash and base_sha256");
+	out->delta = 1;
+	out->delta_target = d;
+	out->delta_name = json_string_value(name);
+	out->delta_length = json_integer_value(len);
+	out->delta_base_sha256 = base;
+	return 0;
 }
 
 static int check_target(const json_t *t, struct fp_director_assignment *out, struct fp_err *err)
@@ -94,6 +157,8 @@ int fp_director_verify(const void *data, size_t len, const json_t *key, const ch
 	out->version = json_integer_value(ver);
 	out->deadline = json_string_value(dl);
 	if (!json_is_null(tgt) && (rc = check_target(tgt, out, err)))
+		goto out;
+	if ((rc = check_delta(s, out, err)))
 		goto out;
 	/* The signature comes first: nothing else in an unsigned document means anything. */
 	if ((rc = fp_tuf_keyid(key, keyid, err)) || (rc = fp_cjson_encode(s, &canon, &clen, err)))

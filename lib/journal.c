@@ -46,6 +46,10 @@ int fp_journal_encode(const struct fp_journal_rec *r, uint8_t *out, size_t cap, 
 	/* Written only when set, so that records of A/B updates read as before. */
 	if (o && r->backend[0])
 		json_object_set_new(o, "backend", json_string(r->backend));
+	if (o && r->delta_sha256[0]) {
+		json_object_set_new(o, "delta_sha256", json_string(r->delta_sha256));
+		json_object_set_new(o, "delta_length", json_integer((json_int_t)r->delta_length));
+	}
 	if (o)
 		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!s) {
@@ -125,6 +129,10 @@ static int from_json(const json_t *o, struct fp_journal_rec *r)
 		return -1;
 	if (json_object_get(o, "backend") &&
 	    get_text(o, "backend", r->backend, sizeof(r->backend)) != 0)
+		return -1;
+	if (json_object_get(o, "delta_sha256") &&
+	    (get_text(o, "delta_sha256", r->delta_sha256, sizeof(r->delta_sha256)) != 0 ||
+	     get_int(o, "delta_length", &r->delta_length) != 0))
 		return -1;
 	int st = fp_agent_state_parse(state);
 	if (st < 0 || slot > 1 || r->bytes_done > r->length)

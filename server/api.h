@@ -126,6 +126,7 @@ void fp_api_assignment_put(struct fp_req *r);
 void fp_api_assignment_get(struct fp_req *r);
 void fp_api_assignment_delete(struct fp_req *r);
 void fp_api_device_assignment(struct fp_req *r);
+void fp_api_device_delta_failed(struct fp_req *r);
 
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);

@@ -189,6 +189,8 @@ static const char *const migrations[] = {
     " nonce TEXT NOT NULL,"
     " created_by TEXT NOT NULL,"
     " updated_at TEXT NOT NULL);",
+    /* 4: a device whose delta failed is offered the full target only. */
+    "ALTER TABLE device_assignments ADD COLUMN delta_refused INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

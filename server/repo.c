@@ -270,6 +270,28 @@ out:
 	return rc;
 }
 
+int fp_repo_targets_all(fp_db *db, json_t **out, struct fp_err *err)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int64_t v = 0;
+	json_t *md = NULL;
+	*out = NULL;
+	int rc = fp_repo_get(db, "targets", &v, NULL, &body, &len, err);
+	if (rc == 0)
+		rc = fp_cjson_load(body, len, FP_TUF_TARGETS_MAX, &md, err);
+	if (rc == 0) {
+		*out = json_incref(json_object_get(json_object_get(md, "signed"), "targets"));
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = json_object();
+		}
+	}
+	free(body);
+	json_decref(md);
+	return rc;
+}
+
 int fp_repo_target(fp_db *db, const char *name, json_t **out, struct fp_err *err)
 {
 	int64_t v = 0;

@@ -56,6 +56,9 @@ int fp_repo_get(fp_db *db, const char *role, int64_t *version, int64_t *expires,
 int fp_repo_sign_online(struct fp_server *s, fp_db *db, int new_snapshot,
                         struct fp_err *err) FP_WUR;
 
+/* The "targets" object of the newest targets metadata (caller owns). */
+int fp_repo_targets_all(fp_db *db, json_t **out, struct fp_err *err) FP_WUR;
+
 /*
  * The target `name` of the newest targets metadata as a new object
  * {"name", "length", "hashes", "custom"}. FP_ENOTFOUND when there is no

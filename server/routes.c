@@ -96,6 +96,8 @@ static struct fp_route routes[] = {
     R("POST", "/api/v1/devices/{id}/assignment", U(OPERATOR), 16384, 0, fp_api_assignment_put),
     R("DELETE", "/api/v1/devices/{id}/assignment", U(OPERATOR), 0, 0, fp_api_assignment_delete),
     R("GET", "/api/v1/device/assignment", DEVICE, 0, 0, fp_api_device_assignment),
+    R("POST", "/api/v1/device/assignment/delta-failed", DEVICE, 4096, 0,
+      fp_api_device_delta_failed),
 };
 
 struct fp_route *fp_routes(size_t *n)

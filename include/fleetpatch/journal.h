@@ -51,6 +51,8 @@ struct fp_journal_rec {
 	int64_t bytes_downloaded;                  /* telemetry: bytes of the last download */
 	int64_t download_ms;                       /* telemetry: its duration */
 	int64_t install_ms;                        /* telemetry: last install duration */
+	char delta_sha256[65]; /* "" or the delta target the image is made from */
+	int64_t delta_length;  /* its signed length */
 };
 
 /*

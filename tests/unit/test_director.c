@@ -142,6 +142,77 @@ static void test_tampered_and_malformed(void **state)
 	key_free(&k);
 }
 
+#define BASE "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* Signs and serializes md, then verifies it (rc of fp_director_verify). */
+static int sign_verify(const struct key *k, json_t *md, struct fp_director_assignment *a,
+                       json_t **doc, struct fp_err *err)
+{
+	char *out = NULL;
+	size_t len = 0;
+	assert_int_equal(fp_tuf_sign(md, k->priv, NULL, NULL), 0);
+	assert_int_equal(fp_tuf_serialize(md, &out, &len, NULL), 0);
+	int rc = fp_director_verify(out, len, k->obj, "serial:D1", 0, NOW, doc, a, err);
+	free(out);
+	return rc;
+}
+
+static void test_mode_delta(void **state)
+{
+	(void)state;
+	struct key k;
+	struct fp_err err = {0};
+	struct fp_director_assignment a;
+	json_t *doc = NULL, *md = NULL, *t = target();
+	json_t *d =
+	    json_pack("{s:s,s:i,s:{s:s}}", "name", "fw-1.delta", "length", 300, "hashes", "sha256",
+	              "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+	key_new(&k);
+	/* A plain assignment says mode "full" and has no delta. */
+	assert_int_equal(fp_director_build("serial:D1", t, NULL, 1, "0123", NOW + 3600, &md, NULL),
+	                 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(md, "signed"), "mode")), "full");
+	assert_int_equal(sign_verify(&k, md, &a, &doc, &err), 0);
+	assert_int_equal(a.delta, 0);
+	assert_null(a.delta_target);
+	json_decref(doc);
+	json_decref(md);
+	/* A delta offer: the verified document names it and its base. */
+	assert_int_equal(fp_director_build("serial:D1", t, NULL, 2, "0123", NOW + 3600, &md, NULL),
+	                 0);
+	assert_int_equal(fp_director_offer_delta(md, d, "not-hex", &err), FP_EINVAL);
+	assert_int_equal(fp_director_offer_delta(md, d, BASE, &err), 0);
+	assert_int_equal(sign_verify(&k, md, &a, &doc, &err), 0);
+	assert_int_equal(a.delta, 1);
+	assert_string_equal(a.target_name, "fw-1.bin");
+	assert_string_equal(a.delta_name, "fw-1.delta");
+	assert_int_equal(a.delta_length, 300);
+	assert_string_equal(a.delta_base_sha256, BASE);
+	json_decref(doc);
+	/* Incoherent documents, even validly signed, are refused. */
+	json_t *s = json_object_get(md, "signed");
+	json_object_set_new(s, "mode", json_string("full")); /* full with a delta */
+	assert_int_equal(sign_verify(&k, md, &a, &doc, &err), FP_EINVAL);
+	json_object_set_new(s, "mode", json_string("patch"));
+	assert_int_equal(sign_verify(&k, md, &a, &doc, &err), FP_EINVAL);
+	json_object_set_new(s, "mode", json_string("delta"));
+	json_object_set_new(json_object_get(s, "delta"), "base_sha256", json_string("BB"));
+	assert_int_equal(sign_verify(&k, md, &a, &doc, &err), FP_EINVAL);
+	assert_non_null(strstr(err.msg, "base_sha256"));
+	json_object_del(s, "delta"); /* delta without a delta */
+	assert_int_equal(sign_verify(&k, md, &a, &doc, &err), FP_EINVAL);
+	json_decref(md);
+	/* Nothing to install: no delta can be offered. */
+	assert_int_equal(
+	    fp_director_build("serial:D1", NULL, NULL, 3, "0123", NOW + 3600, &md, NULL), 0);
+	assert_int_equal(fp_director_offer_delta(md, d, BASE, &err), FP_EINVAL);
+	json_decref(md);
+	json_decref(t);
+	json_decref(d);
+	key_free(&k);
+}
+
 static void test_role_threshold(void **state)
 {
 	(void)state;
@@ -189,6 +260,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_and_replay),
 	    cmocka_unit_test(test_wrong_device_key_expired),
 	    cmocka_unit_test(test_tampered_and_malformed),
+	    cmocka_unit_test(test_mode_delta),
 	    cmocka_unit_test(test_role_threshold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

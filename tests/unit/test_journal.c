@@ -32,6 +32,10 @@ static void sample(struct fp_journal_rec *r, uint64_t seq, enum fp_agent_state s
 	r->reboots = 2;
 	if (seq % 2)
 		snprintf(r->backend, sizeof(r->backend), "pkg");
+	if (seq % 3 == 0) { /* an image made from a delta */
+		memset(r->delta_sha256, 'd', 64);
+		r->delta_length = 300;
+	}
 }
 
 static void test_round_trip(void **state)
