@@ -55,7 +55,9 @@ static void from_rpm(json_t *arr)
 	char *out = NULL;
 	int st = 0;
 	if (agent_run(argv, RPM_TIMEOUT, &st, &out, NULL) == 0 && st == 0) {
-		for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *save = NULL;
+		for (char *line = strtok_r(out, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
 			char *tab = strchr(line, '\t');
 			if (tab)
 				*tab++ = '\0';

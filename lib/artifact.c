@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -331,7 +332,7 @@ int fp_artifact_manifest_parse(const char *json, size_t len, struct fp_artifact_
 				                i, FP_ARTIFACT_HWTYPE_MAX);
 				goto out;
 			}
-			strcpy(m->compatible[i], s);
+			snprintf(m->compatible[i], sizeof(m->compatible[i]), "%s", s);
 		}
 		m->n_compatible = json_array_size(compat);
 	}
@@ -999,8 +1000,8 @@ int fp_artifact_write(int fd, const char *version, const char *const *compatible
 			                i, FP_ARTIFACT_NAME_MAX);
 			goto out;
 		}
-		strcpy(p->name, in[i].name);
-		strcpy(p->type, in[i].type);
+		snprintf(p->name, sizeof(p->name), "%s", in[i].name);
+		snprintf(p->type, sizeof(p->type), "%s", in[i].type);
 		p->compression = in[i].compression;
 		if (in[i].delta) {
 			p->is_delta = 1;
