@@ -209,6 +209,7 @@ int cli_cmd_audit(struct cli *c, int argc, char **argv);
 int cli_cmd_feeds(struct cli *c, int argc, char **argv);
 int cli_cmd_vuln(struct cli *c, int argc, char **argv);
 int cli_cmd_artifact(struct cli *c, int argc, char **argv);
+int cli_cmd_rollout(struct cli *c, int argc, char **argv);
 
 /* Reads a password: one line from stdin, or a prompt with echo off on a terminal. */
 int cli_read_password(const char *prompt, int from_stdin, char *out, size_t outsz);

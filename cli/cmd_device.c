@@ -294,12 +294,13 @@ out:
 static int device_update(struct cli *c, int argc, char **argv)
 {
 	static const char use[] =
-	    "usage: fleetpatch device update ID [--set FIELD=VALUE ...] [--tag T ...]\n"
-	    "                                   [--clear FIELD ...] [--json]\n"
+	    "usage: fleetpatch device update ID [--set FIELD=VALUE ...] [--attr KEY=VALUE ...]\n"
+	    "                                   [--tag T ...] [--clear FIELD ...] [--json]\n"
 	    "\n"
 	    "Changes a device's attributes; the ones not named stay as they are.\n"
 	    "\n"
 	    "  --set FIELD=VALUE  set an attribute (repeatable)\n"
+	    "  --attr KEY=VALUE   set a free-form attribute, e.g. timezone=Europe/Berlin\n"
 	    "  --tag T            the device's tags become exactly the --tag values given\n"
 	    "  --clear FIELD      forget an attribute; --clear tags removes every tag\n";
 	static const struct option opts[] = {
@@ -307,11 +308,13 @@ static int device_update(struct cli *c, int argc, char **argv)
 	    {"set", required_argument, NULL, 's'},
 	    {"tag", required_argument, NULL, 't'},
 	    {"clear", required_argument, NULL, CLI_OPT_FIRST_OWN},
+	    {"attr", required_argument, NULL, CLI_OPT_FIRST_OWN + 1},
 	    CLI_OPTS_END,
 	};
 	json_t *body = json_object();
 	int o, ex = CLI_EXIT_OK, stop = 0;
 	char arg[128];
+	const char *eq;
 	while (!stop && ex == CLI_EXIT_OK && (o = cli_opt(c, argc, argv, opts, use)) != -1) {
 		if (o == CLI_STOP)
 			stop = 1;
@@ -319,7 +322,18 @@ static int device_update(struct cli *c, int argc, char **argv)
 			ex = set_field(body, optarg, use);
 		else if (o == 't')
 			ex = add_tag(body, optarg, use);
-		else if (o == CLI_OPT_FIRST_OWN && strcmp(optarg, "tags") == 0)
+		else if (o == CLI_OPT_FIRST_OWN + 1 &&
+		         (!(eq = strchr(optarg, '=')) || eq == optarg))
+			ex = cli_usage_error(use, "--attr: expected KEY=VALUE, got '%.100s'",
+			                     optarg);
+		else if (o == CLI_OPT_FIRST_OWN + 1) {
+			json_t *attrs = json_object_get(body, "attributes");
+			if (!attrs)
+				json_object_set_new(body, "attributes", attrs = json_object());
+			char key[FP_DEVICE_ATTR_KEY_MAX + 1];
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
+			json_object_set_new(attrs, key, json_string(eq + 1));
+		} else if (o == CLI_OPT_FIRST_OWN && strcmp(optarg, "tags") == 0)
 			json_object_set_new(body, "tags", json_array());
 		else if (o == CLI_OPT_FIRST_OWN && strcmp(optarg, "identity") == 0)
 			ex = cli_usage_error(use, "--clear: a device cannot lose its identity");
@@ -335,7 +349,8 @@ static int device_update(struct cli *c, int argc, char **argv)
 	if (stop || ex || cli_operands(c, argc, argv, 1, use)) {
 		ex = ex ? ex : c->rc;
 	} else if (json_object_size(body) == 0) {
-		ex = cli_usage_error(use, "nothing to change: give --set, --tag or --clear");
+		ex =
+		    cli_usage_error(use, "nothing to change: give --set, --attr, --tag or --clear");
 	} else if (!(ex = device_path(argv[optind], "", &u, use))) {
 		ex = cli_show(c, "PATCH", u.s, body);
 	}

@@ -33,6 +33,8 @@ static const char usage[] =
     "  release ...             upload artifacts, create a release (targets version), publish it\n"
     "  repo ...                the server's repository: keys, status, a full client check\n"
     "  artifact ...            build, inspect and apply artifacts and deltas (offline)\n"
+    "  rollout ...             staged rollouts: create, approve, start, pause, resume, abort,\n"
+    "                          revert; status with per-phase counts and a live progress bar\n"
     "  version                 print the CLI's version\n"
     "\n"
     "Options (accepted before or after the command):\n"
@@ -81,6 +83,7 @@ static const struct cli_cmd commands[] = {
     {"feeds", cli_cmd_feeds},     {"vuln", cli_cmd_vuln},     {"version", cmd_version},
     {"key", cli_cmd_key},         {"root", cli_cmd_root},     {"metadata", cli_cmd_metadata},
     {"release", cli_cmd_release}, {"repo", cli_cmd_repo},     {"artifact", cli_cmd_artifact},
+    {"rollout", cli_cmd_rollout},
 };
 
 int main(int argc, char **argv)

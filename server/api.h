@@ -127,6 +127,26 @@ void fp_api_assignment_get(struct fp_req *r);
 void fp_api_assignment_delete(struct fp_req *r);
 void fp_api_device_assignment(struct fp_req *r);
 void fp_api_device_delta_failed(struct fp_req *r);
+/*
+ * Sets (target) or clears (NULL) a device's assignment inside the caller's
+ * transaction, as the director's operators do but without an audit entry
+ * (the caller writes its own): version + 1, a new nonce, deltas offered
+ * again. *version (may be NULL) receives the new version.
+ */
+int fp_director_set(fp_db *db, int64_t device_id, const char *target, const char *deadline,
+                    const char *actor, int64_t *version, struct fp_err *err) FP_WUR;
+
+/* api_rollouts.c: staged rollouts and their change control */
+void fp_api_rollout_create(struct fp_req *r);
+void fp_api_rollouts_list(struct fp_req *r);
+void fp_api_rollout_get(struct fp_req *r);
+void fp_api_rollout_devices(struct fp_req *r);
+void fp_api_rollout_approve(struct fp_req *r);
+void fp_api_rollout_start(struct fp_req *r);
+void fp_api_rollout_pause(struct fp_req *r);
+void fp_api_rollout_resume(struct fp_req *r);
+void fp_api_rollout_abort(struct fp_req *r);
+void fp_api_rollout_revert(struct fp_req *r);
 
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);

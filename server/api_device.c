@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "rollouts.h"
 #include "fleetpatch/sig.h"
 #include "log.h"
 #include "store_devices.h"
@@ -310,6 +311,9 @@ void fp_api_device_inventory(struct fp_req *r)
 	/* A new configuration is assessed at once (no-op before any CVE import). */
 	if (rc == 0)
 		rc = fp_assess_device(r->db, d.id, &err);
+	/* What the device says about its update moves its rollouts on. */
+	if (rc == 0)
+		rc = fp_rollouts_device_report(r->srv, r->db, d.id, &d.rec, &err);
 	char obj[64];
 	snprintf(obj, sizeof(obj), "device:%" PRId64, d.id);
 	if (rc == 0 && changed)

@@ -76,8 +76,8 @@ static json_t *assignment_json(int64_t device_id, const struct assignment *a)
  * An operator's change offers deltas again; a device's report of a failed
  * delta (a->delta_refused set by the caller) keeps the target, full only.
  */
-static int save(struct fp_req *r, int64_t device_id, struct assignment *a, const char *target,
-                const char *deadline, struct fp_err *err)
+static int save_as(fp_db *db, const char *actor, int64_t device_id, struct assignment *a,
+                   const char *target, const char *deadline, struct fp_err *err)
 {
 	unsigned char n[16];
 	static const char h[] = "0123456789abcdef";
@@ -93,9 +93,9 @@ static int save(struct fp_req *r, int64_t device_id, struct assignment *a, const
 	a->has_target = target != NULL;
 	snprintf(a->target, sizeof(a->target), "%s", target ? target : "");
 	snprintf(a->deadline, sizeof(a->deadline), "%s", deadline ? deadline : "");
-	fp_actor_name(&r->who, a->by);
+	snprintf(a->by, sizeof(a->by), "%s", actor);
 	fp_time_rfc3339(fp_now_s(), a->updated_at);
-	return fp_db_run(r->db, err, NULL,
+	return fp_db_run(db, err, NULL,
 	                 "INSERT INTO device_assignments (device_id, target, deadline, version, "
 	                 "nonce, created_by, updated_at, delta_refused) "
 	                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -107,6 +107,28 @@ static int save(struct fp_req *r, int64_t device_id, struct assignment *a, const
 	                 "si",
 	                 device_id, target, deadline, a->version, a->nonce, a->by, a->updated_at,
 	                 (int64_t)a->delta_refused);
+}
+
+static int save(struct fp_req *r, int64_t device_id, struct assignment *a, const char *target,
+                const char *deadline, struct fp_err *err)
+{
+	char actor[160];
+	fp_actor_name(&r->who, actor);
+	return save_as(r->db, actor, device_id, a, target, deadline, err);
+}
+
+int fp_director_set(fp_db *db, int64_t device_id, const char *target, const char *deadline,
+                    const char *actor, int64_t *version, struct fp_err *err)
+{
+	struct assignment a;
+	int rc = load(db, device_id, &a, err);
+	if (rc == 0) {
+		a.delta_refused = 0;
+		rc = save_as(db, actor, device_id, &a, target, deadline, err);
+	}
+	if (rc == 0 && version)
+		*version = a.version;
+	return rc;
 }
 
 /* The device's model must be among the target's compatible hardware types. */

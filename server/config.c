@@ -34,6 +34,8 @@ void fp_config_defaults(struct fp_config *c)
 	c->tuf_resign_check_s = 60;
 	c->tuf_alert_before_s = 14L * 86400;
 	c->director_expiry_s = 86400;
+	c->rollout_tick_ms = 1000;
+	snprintf(c->zoneinfo_dir, sizeof(c->zoneinfo_dir), "/usr/share/zoneinfo");
 }
 
 /* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
@@ -118,6 +120,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"tuf_resign_check_seconds", &c->tuf_resign_check_s, 1, 86400},
 	    {"tuf_alert_before_seconds", &c->tuf_alert_before_s, 0, 366L * 86400},
 	    {"director_expiry_seconds", &c->director_expiry_s, 60, 366L * 86400},
+	    {"rollout_tick_ms", &c->rollout_tick_ms, 50, 60000},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)
@@ -153,6 +156,8 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 		return set_str(c->tls_cert, sizeof(c->tls_cert), key, v, line, err);
 	if (strcmp(key, "tls_key") == 0)
 		return set_str(c->tls_key, sizeof(c->tls_key), key, v, line, err);
+	if (strcmp(key, "zoneinfo_dir") == 0)
+		return set_str(c->zoneinfo_dir, sizeof(c->zoneinfo_dir), key, v, line, err);
 	static const char *const feed_keys[3] = {"feed_nvd_url", "feed_kev_url", "feed_epss_url"};
 	for (int i = 0; i < 3; i++) {
 		if (strcmp(key, feed_keys[i]) != 0)

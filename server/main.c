@@ -21,6 +21,7 @@
 #include "vuln.h"
 #include "log.h"
 #include "repo.h"
+#include "rollouts.h"
 #include "migrate.h"
 #include "server.h"
 
@@ -198,7 +199,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err) || fp_repo_start(s, &err))
+	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err) || fp_repo_start(s, &err) ||
+	    fp_rollouts_start(s, &err))
 		goto fail;
 	int tls = s->cfg.tls_cert[0] != '\0';
 	fp_log(FP_LOG_INFO, "listening", "url=%s://%s%s%s:%d data_dir=%s schema=%d",
@@ -221,6 +223,7 @@ int main(int argc, char **argv)
 	fp_http_stop(s);
 	fp_feeds_fetch_stop(s);
 	fp_repo_stop(s);
+	fp_rollouts_stop(s);
 	fp_jobs_shutdown(s);
 	fp_repo_close(s);
 	fp_db_pool_close(s->pool);
@@ -233,6 +236,7 @@ fail:
 	if (s->mhd)
 		fp_http_stop(s);
 	fp_repo_stop(s);
+	fp_rollouts_stop(s);
 	fp_repo_close(s);
 	fp_db_pool_close(s->pool);
 	fp_oui_free(s->oui);

@@ -200,6 +200,7 @@ static const char *const migrations[] = {
     " selector TEXT NOT NULL,"
     " spec TEXT NOT NULL,"
     " state TEXT NOT NULL,"
+    " priority INTEGER NOT NULL,"
     " runtime TEXT NOT NULL,"
     " created_by TEXT NOT NULL,"
     " created_at TEXT NOT NULL,"

@@ -50,6 +50,8 @@ struct fp_config {
 	long tuf_resign_check_s;     /* how often the re-signing thread looks */
 	long tuf_alert_before_s;     /* alert this long before any role expires */
 	long director_expiry_s;      /* lifetime of a signed device assignment */
+	long rollout_tick_ms;        /* how often the rollout scheduler decides */
+	char zoneinfo_dir[1024];     /* the IANA time zone files, for device windows */
 };
 
 /* Sets defaults, then applies the file (if any), then command-line values. */
@@ -162,6 +164,7 @@ struct fp_server {
 	pthread_t feeds_thread;
 	int feeds_running;
 	struct fp_repo *repo; /* the TUF repository's online keys and thread (repo.h) */
+	struct fp_rollouts *rollouts; /* the rollout scheduler (rollouts.h) */
 };
 
 /* Responses. fp_reply takes ownership of body. */
