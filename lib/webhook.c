@@ -21,9 +21,10 @@ int fp_webhook_url_check(const char *url, struct fp_err *err)
 		return fp_err_set(err, FP_ETOOBIG, "url: at most %d bytes", FP_WEBHOOK_URL_MAX);
 	for (const char *p = url; *p; p++)
 		if (*p <= 0x20 || *p >= 0x7f)
-			return fp_err_set(err, FP_EINVAL,
-			                  "url: only printable ASCII without spaces (percent-encode "
-			                  "the rest)");
+			return fp_err_set(
+			    err, FP_EINVAL,
+			    "url: only printable ASCII without spaces (percent-encode "
+			    "the rest)");
 	const char *host;
 	if (strncmp(url, "http://", 7) == 0)
 		host = url + 7;
@@ -77,10 +78,11 @@ int fp_webhook_event_check(const char *name, int pattern, struct fp_err *err)
 	for (size_t i = 0; i < body; i++) {
 		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
-			return fp_err_set(err, FP_EINVAL,
-			                  "event '%s': use a-z 0-9 _ and . (a subscription may also "
-			                  "be '*' or end in '.*')",
-			                  name);
+			return fp_err_set(
+			    err, FP_EINVAL,
+			    "event '%s': use a-z 0-9 _ and . (a subscription may also "
+			    "be '*' or end in '.*')",
+			    name);
 	}
 	if (body == 0 || name[0] == '.' || name[body - 1] == '.' ||
 	    memmem(name, body, "..", 2) != NULL)

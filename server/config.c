@@ -34,6 +34,7 @@ void fp_config_defaults(struct fp_config *c)
 	c->tuf_resign_check_s = 60;
 	c->tuf_alert_before_s = 14L * 86400;
 	c->director_expiry_s = 86400;
+	c->webhook_retry_base_s = 10;
 }
 
 /* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
@@ -118,6 +119,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"tuf_resign_check_seconds", &c->tuf_resign_check_s, 1, 86400},
 	    {"tuf_alert_before_seconds", &c->tuf_alert_before_s, 0, 366L * 86400},
 	    {"director_expiry_seconds", &c->director_expiry_s, 60, 366L * 86400},
+	    {"webhook_retry_base_seconds", &c->webhook_retry_base_s, 1, 3600},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)

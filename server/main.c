@@ -23,6 +23,7 @@
 #include "repo.h"
 #include "migrate.h"
 #include "server.h"
+#include "webhooks.h"
 
 #define OUI_FILE_MAX (32u << 20)
 
@@ -198,7 +199,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err) || fp_repo_start(s, &err))
+	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err) || fp_repo_start(s, &err) ||
+	    fp_webhooks_start(s, &err))
 		goto fail;
 	int tls = s->cfg.tls_cert[0] != '\0';
 	fp_log(FP_LOG_INFO, "listening", "url=%s://%s%s%s:%d data_dir=%s schema=%d",
@@ -221,6 +223,7 @@ int main(int argc, char **argv)
 	fp_http_stop(s);
 	fp_feeds_fetch_stop(s);
 	fp_repo_stop(s);
+	fp_webhooks_stop(s);
 	fp_jobs_shutdown(s);
 	fp_repo_close(s);
 	fp_db_pool_close(s->pool);
@@ -232,6 +235,7 @@ fail:
 	fprintf(stderr, "fleetpatchd: %s\n", err.msg);
 	if (s->mhd)
 		fp_http_stop(s);
+	fp_webhooks_stop(s);
 	fp_repo_stop(s);
 	fp_repo_close(s);
 	fp_db_pool_close(s->pool);

@@ -50,6 +50,7 @@ struct fp_config {
 	long tuf_resign_check_s;     /* how often the re-signing thread looks */
 	long tuf_alert_before_s;     /* alert this long before any role expires */
 	long director_expiry_s;      /* lifetime of a signed device assignment */
+	long webhook_retry_base_s;   /* first wait after a failed webhook delivery */
 };
 
 /* Sets defaults, then applies the file (if any), then command-line values. */

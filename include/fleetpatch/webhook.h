@@ -14,15 +14,15 @@
 
 #include "fleetpatch/err.h"
 
-#define FP_WEBHOOK_URL_MAX        2048 /* bytes of a URL */
-#define FP_WEBHOOK_SECRET_MIN     16   /* bytes of a secret */
-#define FP_WEBHOOK_SECRET_MAX     256
-#define FP_WEBHOOK_EVENT_MAX      64 /* bytes of one event name or pattern */
-#define FP_WEBHOOK_EVENTS_MAX     32 /* entries of one webhook's list */
-#define FP_WEBHOOK_BODY_MAX       (256u << 10) /* bytes of one delivery body */
-#define FP_WEBHOOK_ATTEMPTS_MAX   10           /* then the delivery is given up */
-#define FP_WEBHOOK_BACKOFF_MAX_S  3600         /* longest wait between attempts */
-#define FP_WEBHOOK_SIG_LEN        (7 + 64)     /* "sha256=" and 64 hex digits */
+#define FP_WEBHOOK_URL_MAX       2048 /* bytes of a URL */
+#define FP_WEBHOOK_SECRET_MIN    16   /* bytes of a secret */
+#define FP_WEBHOOK_SECRET_MAX    256
+#define FP_WEBHOOK_EVENT_MAX     64           /* bytes of one event name or pattern */
+#define FP_WEBHOOK_EVENTS_MAX    32           /* entries of one webhook's list */
+#define FP_WEBHOOK_BODY_MAX      (256u << 10) /* bytes of one delivery body */
+#define FP_WEBHOOK_ATTEMPTS_MAX  10           /* then the delivery is given up */
+#define FP_WEBHOOK_BACKOFF_MAX_S 3600         /* longest wait between attempts */
+#define FP_WEBHOOK_SIG_LEN       (7 + 64)     /* "sha256=" and 64 hex digits */
 /* The stored list, "a,b,c": every name plus its comma. */
 #define FP_WEBHOOK_EVENTS_TEXT_MAX (FP_WEBHOOK_EVENTS_MAX * (FP_WEBHOOK_EVENT_MAX + 1))
 

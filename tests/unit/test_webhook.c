@@ -79,8 +79,8 @@ static void event_names(void **state)
 	assert_int_equal(fp_webhook_event_check("*", 0, NULL), FP_EINVAL);
 	assert_int_equal(fp_webhook_event_check("rollout.*", 1, NULL), 0);
 	assert_int_equal(fp_webhook_event_check("*", 1, NULL), 0);
-	static const char *const bad[] = {"", "Rollout", "a..b", ".a", "a.", "a*", "*.a",
-	                                  "a.*.b", ".*", "a-b", "a b", "**"};
+	static const char *const bad[] = {"",    "Rollout", "a..b", ".a",  "a.",  "a*",
+	                                  "*.a", "a.*.b",   ".*",   "a-b", "a b", "**"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(fp_webhook_event_check(bad[i], 1, NULL), FP_EINVAL);
 	char n[FP_WEBHOOK_EVENT_MAX + 2];
@@ -119,7 +119,8 @@ static void lists_and_matching(void **state)
 	/* The cap on entries, and one more. */
 	char many[40 * 8] = "";
 	for (int i = 0; i < FP_WEBHOOK_EVENTS_MAX; i++)
-		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%se%d", i ? "," : "", i);
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%se%d", i ? "," : "",
+		         i);
 	assert_int_equal(fp_webhook_events_parse(many, &ev, NULL), 0);
 	assert_int_equal(ev.n, FP_WEBHOOK_EVENTS_MAX);
 	strcat(many, ",extra");
@@ -169,9 +170,8 @@ static void hmac_known_answers(void **state)
 	(void)state;
 	char hex[65];
 	/* RFC 4231 test case 2. */
-	assert_int_equal(fp_webhook_hmac_hex("Jefe", 4, NULL, 0, "what do ya want for nothing?",
-	                                     28, hex),
-	                 0);
+	assert_int_equal(
+	    fp_webhook_hmac_hex("Jefe", 4, NULL, 0, "what do ya want for nothing?", 28, hex), 0);
 	assert_string_equal(hex,
 	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	/* The same message split between prefix and message. */
@@ -192,9 +192,12 @@ static void hmac_known_answers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(urls),          cmocka_unit_test(secrets),
-	    cmocka_unit_test(event_names),   cmocka_unit_test(lists_and_matching),
-	    cmocka_unit_test(bodies),        cmocka_unit_test(backoff),
+	    cmocka_unit_test(urls),
+	    cmocka_unit_test(secrets),
+	    cmocka_unit_test(event_names),
+	    cmocka_unit_test(lists_and_matching),
+	    cmocka_unit_test(bodies),
+	    cmocka_unit_test(backoff),
 	    cmocka_unit_test(hmac_known_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
