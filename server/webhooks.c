@@ -93,7 +93,8 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
-	int running, kicked, stop;
+	int running, kicked;
+	atomic_int stop; /* also read by curl's progress callback, without the lock */
 	struct fp_server *s;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -141,7 +142,7 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	(void)dn;
 	(void)ut;
 	(void)un;
-	return atomic_load(&W.s->stopping) || W.stop ? 1 : 0;
+	return atomic_load(&W.s->stopping) || atomic_load(&W.stop) ? 1 : 0;
 }
 
 /* POSTs one delivery; returns the HTTP status (0 when none came) and an error text. */
@@ -293,12 +294,12 @@ static int deliver_due(struct fp_server *s)
 	/* No connection is held during network I/O. */
 	fp_db_pool_put(s->pool, db);
 	for (int i = 0; i < n; i++) {
-		if (!atomic_load(&s->stopping) && !W.stop) {
+		if (!atomic_load(&s->stopping) && !atomic_load(&W.stop)) {
 			char why[ERROR_TEXT_MAX];
 			long status = post(&ds[i], why);
 			/* An attempt cut short by shutdown is not counted; it is sent again later.
 			 */
-			if (!atomic_load(&s->stopping) && !W.stop)
+			if (!atomic_load(&s->stopping) && !atomic_load(&W.stop))
 				record(s, &ds[i], status, why);
 		}
 		delivery_free(&ds[i]);
@@ -311,7 +312,7 @@ static void *loop(void *arg)
 	struct fp_server *s = arg;
 	for (;;) {
 		pthread_mutex_lock(&W.mu);
-		int stop = W.stop;
+		int stop = atomic_load(&W.stop);
 		W.kicked = 0;
 		pthread_mutex_unlock(&W.mu);
 		if (stop || atomic_load(&s->stopping))
@@ -324,7 +325,8 @@ static void *loop(void *arg)
 		until.tv_sec += until.tv_nsec / 1000000000L;
 		until.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&W.mu);
-		while (!W.kicked && !W.stop && pthread_cond_timedwait(&W.cv, &W.mu, &until) == 0)
+		while (!W.kicked && !atomic_load(&W.stop) &&
+		       pthread_cond_timedwait(&W.cv, &W.mu, &until) == 0)
 			;
 		pthread_mutex_unlock(&W.mu);
 	}
@@ -336,7 +338,7 @@ int fp_webhooks_start(struct fp_server *s, struct fp_err *err)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return fp_err_set(err, FP_EIO, "cannot initialise libcurl");
 	W.s = s;
-	W.stop = 0;
+	atomic_store(&W.stop, 0);
 	if (pthread_create(&W.thread, NULL, loop, s)) {
 		curl_global_cleanup();
 		return fp_err_set(err, FP_EIO, "cannot start the webhook delivery thread");
@@ -351,7 +353,7 @@ void fp_webhooks_stop(struct fp_server *s)
 	if (!W.running)
 		return;
 	pthread_mutex_lock(&W.mu);
-	W.stop = 1;
+	atomic_store(&W.stop, 1);
 	pthread_cond_signal(&W.cv);
 	pthread_mutex_unlock(&W.mu);
 	pthread_join(W.thread, NULL);

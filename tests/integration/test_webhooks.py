@@ -223,6 +223,33 @@ class WebhookTest(unittest.TestCase):
         # Without a token, nothing.
         self.assertEqual(self.s.request("GET", "/api/v1/webhooks").status, 401)
 
+    def test_gives_up_after_ten_attempts(self):
+        port = free_port()  # nobody listens: every attempt fails
+        w = self.create("http://127.0.0.1:%d/hook" % port).json()
+        self.s.request("POST", "/api/v1/webhooks/%d/test" % w["id"], token=self.t)
+        d = self.wait_state(w["id"], "pending")
+        deadline = time.time() + TIMEOUT
+        while d["attempts"] < 1 and time.time() < deadline:
+            time.sleep(0.05)
+            d = self.deliveries(w["id"])[0]
+        # Fast-forward, with the server stopped so no attempt races the edit: nine
+        # attempts behind it and due now, so the next is the tenth.
+        self.assertEqual(self.s.stop(), 0)
+        with sqlite3.connect(self.s.db_path()) as db:
+            db.execute("UPDATE webhook_deliveries SET attempts = 9, next_at = 0")
+        self.s.start()
+        d = self.wait_state(w["id"], "failed")
+        self.assertEqual(d["attempts"], 10)
+        self.assertNotIn("status", d)
+        self.assertNotIn("next_attempt_at", d)
+        self.assertTrue(d["last_error"].startswith("gave up after 10 attempts"), d)
+        one = self.s.request("GET", "/api/v1/webhooks/%d" % w["id"], token=self.t).json()
+        self.assertEqual(one["deliveries"], {"pending": 0, "delivered": 0, "failed": 1})
+        # A given-up delivery is not sent again, even once the receiver is up.
+        self.rx = Receiver(SECRET, port=port)
+        time.sleep(1.5)
+        self.assertEqual(self.rx.got, [])
+
     def test_pending_delivery_survives_kill_9(self):
         port = free_port()  # nobody listens here yet: the first attempts fail
         w = self.create("http://127.0.0.1:%d/hook" % port).json()
