@@ -36,6 +36,7 @@ void fp_config_defaults(struct fp_config *c)
 	c->director_expiry_s = 86400;
 	c->rollout_tick_ms = 1000;
 	snprintf(c->zoneinfo_dir, sizeof(c->zoneinfo_dir), "/usr/share/zoneinfo");
+	c->webhook_retry_base_s = 10;
 }
 
 /* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
@@ -121,6 +122,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"tuf_alert_before_seconds", &c->tuf_alert_before_s, 0, 366L * 86400},
 	    {"director_expiry_seconds", &c->director_expiry_s, 60, 366L * 86400},
 	    {"rollout_tick_ms", &c->rollout_tick_ms, 50, 60000},
+	    {"webhook_retry_base_seconds", &c->webhook_retry_base_s, 1, 3600},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)

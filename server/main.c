@@ -24,6 +24,7 @@
 #include "rollouts.h"
 #include "migrate.h"
 #include "server.h"
+#include "webhooks.h"
 
 #define OUI_FILE_MAX (32u << 20)
 
@@ -200,7 +201,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (fp_http_start(s, &err) || fp_feeds_fetch_start(s, &err) || fp_repo_start(s, &err) ||
-	    fp_rollouts_start(s, &err))
+	    fp_rollouts_start(s, &err) || fp_webhooks_start(s, &err))
 		goto fail;
 	int tls = s->cfg.tls_cert[0] != '\0';
 	fp_log(FP_LOG_INFO, "listening", "url=%s://%s%s%s:%d data_dir=%s schema=%d",
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
 	fp_feeds_fetch_stop(s);
 	fp_repo_stop(s);
 	fp_rollouts_stop(s);
+	fp_webhooks_stop(s);
 	fp_jobs_shutdown(s);
 	fp_repo_close(s);
 	fp_db_pool_close(s->pool);
@@ -235,6 +237,7 @@ fail:
 	fprintf(stderr, "fleetpatchd: %s\n", err.msg);
 	if (s->mhd)
 		fp_http_stop(s);
+	fp_webhooks_stop(s);
 	fp_repo_stop(s);
 	fp_rollouts_stop(s);
 	fp_repo_close(s);

@@ -5,6 +5,7 @@
  */
 #include "api.h"
 #include "fleetpatch/tuf.h"
+#include "webhooks.h"
 
 #define U(role)               FP_AUTH_USER, FP_ROLE_##role
 #define PUBLIC                FP_AUTH_NONE, FP_ROLE_NONE
@@ -108,6 +109,12 @@ static struct fp_route routes[] = {
     R("POST", "/api/v1/rollouts/{id}/revert", U(OPERATOR), 16384, 0, fp_api_rollout_revert),
     R("POST", "/api/v1/device/assignment/delta-failed", DEVICE, 4096, 0,
       fp_api_device_delta_failed),
+    R("GET", "/api/v1/webhooks", U(ADMIN), 0, 0, fp_api_webhooks_list),
+    R("POST", "/api/v1/webhooks", U(ADMIN), 16384, 0, fp_api_webhook_create),
+    R("GET", "/api/v1/webhooks/{id}", U(ADMIN), 0, 0, fp_api_webhook_get),
+    R("DELETE", "/api/v1/webhooks/{id}", U(ADMIN), 0, 0, fp_api_webhook_delete),
+    R("GET", "/api/v1/webhooks/{id}/deliveries", U(ADMIN), 0, 0, fp_api_webhook_deliveries),
+    R("POST", "/api/v1/webhooks/{id}/test", U(ADMIN), 0, 0, fp_api_webhook_test),
 };
 
 struct fp_route *fp_routes(size_t *n)
