@@ -5,7 +5,7 @@
 # (medians; compare ratios, the machine is shared), and everything else it
 # measured as "info: NAME VALUE UNIT" lines. See bench/README.md.
 #
-# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent)
+# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent, rollout)
 set -euo pipefail
 
 usage() {
@@ -23,6 +23,9 @@ benchmarks:
   agent     the device agent: binary size, idle RSS, RSS and throughput while it
             installs a 1 GiB release into a slot file, against dd; idle RSS against
             swupdate, rauc and mender-client (installed and run idle by the benchmark)
+  rollout   a staged rollout (1%, 10%, 100%) to 10,000 simulated devices in one
+            process: time from approval to all healthy, over the least the poll
+            interval and soak times allow; the server's CPU seconds and peak RSS
   powercut  1,000 power cuts of simulated devices during updates (kill -9 and dropped
             unsynced writes); bad outcomes must be 0 (FP_BENCH_CUTS sets the count)
 
@@ -44,6 +47,7 @@ delta) exec "$(dirname "$0")/delta.sh" ;;
 verify) exec "$(dirname "$0")/verify.sh" ;;
 powercut) exec "$(dirname "$0")/powercut.sh" ;;
 agent) exec "$(dirname "$0")/agent.sh" ;;
+rollout) exec "$(dirname "$0")/rollout.sh" ;;
 *) usage ;;
 esac
 

@@ -17,6 +17,7 @@
 #include "repo.h"
 #include "rollouts.h"
 #include "store_devices.h"
+#include "webhooks.h"
 
 /* A device of the target set while a rollout is created. */
 struct member {
@@ -650,6 +651,7 @@ static void command(struct fp_req *r, enum fp_rollout_command cmd)
 	snprintf(action, sizeof(action), "rollout.%s", fp_rollout_command_name(cmd));
 	if (fp_api_finish(r, rc, &err, action, obj, before, after) == 0) {
 		fp_rollouts_kick(r->srv);
+		fp_webhook_kick();
 		struct fp_ro fresh;
 		if (fp_ro_load(r->db, id, 1, &fresh, &err) == 0) {
 			fp_reply(r, 200, fp_ro_json(&fresh));

@@ -73,13 +73,16 @@ static int load_devices(fp_db *db, struct fp_ro *ro, struct fp_err *err)
 	rc = fp_db_prepare(db,
 	                   "SELECT rd.device_id, rd.phase, rd.state, rd.since, rd.attempts, "
 	                   "rd.failures, rd.reason, rd.assigned_version, rd.prev_target, "
-	                   "rd.prev_version, json_extract(d.record, '$.attributes.timezone') "
+	                   "rd.prev_version, "
+	                   "CASE WHEN ? THEN json_extract(d.record, '$.attributes.timezone') END "
 	                   "FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id "
 	                   "WHERE rd.rollout_id = ? ORDER BY rd.ord",
 	                   &st, err);
 	if (rc)
 		return rc;
-	fp_stmt_int(st, 1, ro->id);
+	/* Zones only matter to a rollout with windows; reading them costs a JSON parse each. */
+	fp_stmt_int(st, 1, ro->r.spec.nwindows > 0);
+	fp_stmt_int(st, 2, ro->id);
 	while ((rc = fp_stmt_step(st, err)) == FP_DB_ROW && ro->n < (size_t)n) {
 		struct fp_rollout_dev *d = &ro->devs[ro->n];
 		struct fp_ro_dev *x = &ro->x[ro->n];
@@ -642,11 +645,16 @@ static int tick_one(struct fp_server *s, fp_db *db, int64_t id, int64_t now, str
 			rc = fp_ro_apply(s, db, &ro, &acts, &system, err);
 		fp_ro_free(&ro);
 	}
+	int events = 0;
+	for (size_t i = 0; i < acts.n; i++)
+		events |= acts.v[i].kind == FP_ACT_EVENT;
 	fp_rollout_actions_free(&acts);
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	if (rc)
 		fp_db_rollback(db);
+	else if (events)
+		fp_webhook_kick();
 	return rc;
 }
 
