@@ -74,6 +74,7 @@ struct fleet_dev {
 	long long due_ms; /* monotonic time of the next poll */
 	int idx;
 	int started; /* its start ran since the process (or its last reboot) began */
+	int booted;  /* the slot its start booted */
 	int fails;
 	long poll_s;
 	char *token; /* NULL, or the device token (owned) */
@@ -158,6 +159,7 @@ static int load(struct fleet *f, struct fleet_dev *d, struct agent *a, struct fp
 		snprintf(a->c.firmware_version, sizeof(a->c.firmware_version), "1.0");
 	if (d->token)
 		snprintf(a->token, sizeof(a->token), "%s", d->token);
+	a->booted = d->booted;
 	a->token_expires = d->token_expires;
 	a->last_auth_ts = d->last_auth_ts;
 	a->inventory_sent = d->inventory_sent;
@@ -172,6 +174,7 @@ static void save(struct fleet_dev *d, const struct agent *a)
 		free(d->token);
 		d->token = a->token[0] ? strdup(a->token) : NULL;
 	}
+	d->booted = a->booted;
 	d->poll_s = a->poll_s;
 	d->token_expires = a->token_expires;
 	d->last_auth_ts = a->last_auth_ts;
