@@ -47,7 +47,8 @@ int agent_start(struct agent *a, struct fp_err *err) FP_WUR;
 
 /*
  * Reopens a device between polls (fleet): the journal and the key pair,
- * without the start's bootloader step or state machine run.
+ * without the start's bootloader step or state machine run. The caller
+ * sets a->booted to the slot the device's last agent_start() booted.
  */
 int agent_resume(struct agent *a, struct fp_err *err) FP_WUR;
 

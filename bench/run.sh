@@ -5,7 +5,7 @@
 # (medians; compare ratios, the machine is shared), and everything else it
 # measured as "info: NAME VALUE UNIT" lines. See bench/README.md.
 #
-# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent)
+# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent, fleet)
 set -euo pipefail
 
 usage() {
@@ -23,6 +23,8 @@ benchmarks:
   agent     the device agent: binary size, idle RSS, RSS and throughput while it
             installs a 1 GiB release into a slot file, against dd; idle RSS against
             swupdate, rauc and mender-client (installed and run idle by the benchmark)
+  fleet     fleetpatch-agent fleet: RSS of 1,000 idle simulated devices in one process
+            (FP_BENCH_FLEET sets the count), and updates per second with a 64 KiB image
   powercut  1,000 power cuts of simulated devices during updates (kill -9 and dropped
             unsynced writes); bad outcomes must be 0 (FP_BENCH_CUTS sets the count)
 
@@ -44,6 +46,7 @@ delta) exec "$(dirname "$0")/delta.sh" ;;
 verify) exec "$(dirname "$0")/verify.sh" ;;
 powercut) exec "$(dirname "$0")/powercut.sh" ;;
 agent) exec "$(dirname "$0")/agent.sh" ;;
+fleet) exec python3 "$(dirname "$0")/fleet.py" ;;
 *) usage ;;
 esac
 
