@@ -433,6 +433,8 @@ static int report(struct agent *a, struct membuf *m, struct fp_err *err)
 	if (rc == 0 && status != 200)
 		rc = FP_EIO;
 	if (rc == 0) {
+		agent_log(AGENT_LOG_DEBUG, "inventory sent", "components=%d",
+		          !a->inventory_sent && comps);
 		a->inventory_sent = 1;
 		a->inventory_at = now;
 		memcpy(a->inventory_hash, hash, sizeof(hash));
@@ -455,6 +457,8 @@ int agent_poll_once(struct agent *a)
 	if (!m)
 		return FP_ENOMEM;
 	if (!a->token[0] || (int64_t)time(NULL) >= a->token_expires) {
+		/* No token: the first session of this start, or the server answered 401. */
+		int lost = !a->token[0];
 		rc = agent_enroll(a, &err);
 		if (rc) {
 			agent_log(rc == FP_ELIMIT ? AGENT_LOG_INFO : AGENT_LOG_ERROR,
@@ -462,8 +466,12 @@ int agent_poll_once(struct agent *a)
 			          "error=\"%s\"", err.msg);
 			goto out;
 		}
-		/* A new session (a server that may have lost the device): report in full. */
-		a->inventory_sent = 0;
+		/*
+		 * After a 401 the server may have lost the device (a restored
+		 * database): report in full. A token renewed on expiry is not news.
+		 */
+		if (lost)
+			a->inventory_sent = 0;
 	}
 	rc = api(a, "GET", "/api/v1/device/checkin", NULL, m, &status, &err);
 	if (rc == 0 && status != 200)

@@ -91,7 +91,7 @@ def wait(what, fn, seconds):
 
 def run(poll, update):
     with tempfile.TemporaryDirectory(prefix="fp-bench-fleet-") as tmp:
-        s = Server(config="poll_interval_seconds = %d\n" % poll).start()
+        s = Server(config="poll_interval_seconds = %d\n" % max(poll, 5)).start()
         try:
             token = s.login()
             root = publish(s, token, tmp)
