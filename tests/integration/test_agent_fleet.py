@@ -178,6 +178,48 @@ class FleetTest(unittest.TestCase):
             if "level=" in line and "level=info" not in line:
                 self.assertRegex(line, r"device=fleet-000(03|11|22|37|49) ", line)
 
+    def test_boot_hang_and_wrong_hardware_per_device(self):
+        """A simulated boot hang restarts only that device, in-process, until the
+        bootloader falls back, while its neighbour installs; a device's own
+        agent.conf (another model) wins over the fleet's options."""
+        self.publish("fw-2.0.bin", "2.0", 2)
+        self.fleet = Fleet(self.s, self.path("fleet"), 3, self.path("root.json"))
+        os.makedirs(self.fleet.dir(1))
+        with open(os.path.join(self.fleet.dir(1), "boot-hang"), "w") as f:
+            f.write("hang\n")
+        os.makedirs(self.fleet.dir(2))
+        with open(os.path.join(self.fleet.dir(2), "agent.conf"), "w") as f:
+            f.write("server = %s\nidentity = fleet-00002\nmodel = other-9\n"
+                    "tuf_root = %s\npoll_interval_seconds = 1\n" % (
+                        self.s.url, self.path("root.json")))
+        self.fleet.start()
+        pid = self.fleet.proc.pid
+        ids = self.fleet.accept_all(self.t)
+        for i in range(3):
+            r = self.s.request("POST", "/api/v1/devices/%d/assignment" % ids[
+                self.fleet.identity(i)], {"target": "fw-2.0.bin"}, token=self.t)
+            # The server already refuses the release for the other model.
+            self.assertEqual(r.status, 422 if i == 2 else 200, r)
+
+        def attrs(i):
+            d = self.devices()[self.fleet.identity(i)]
+            return d, d.get("attributes", {})
+
+        self.wait("both outcomes", lambda: all(
+            attrs(i)[1].get("fp_update_status") in ("installed", "failed") for i in range(2)),
+            4 * TIMEOUT)
+        d, a = attrs(0)
+        self.assertEqual((d["firmware_version"], a["fp_update_status"]), ("2.0", "installed"))
+        d, a = attrs(1)
+        self.assertEqual((d["firmware_version"], a["fp_update_status"]), ("1.0", "failed"))
+        self.assertIn("fell back", a["fp_last_error"])
+        self.assertEqual(a["fp_reboots"], "1")  # into B; the hangs and fallback are no request
+        d, a = attrs(2)
+        self.assertEqual((d["model"], a["fp_update_status"]), ("other-9", "none"))
+        self.assertEqual(self.fleet.proc.pid, pid)
+        self.assertIsNone(self.fleet.proc.poll())
+        self.assertEqual(self.fleet.stop(), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
