@@ -41,4 +41,7 @@ int agent_tuf_init(const char *metadata_dir, const char *root_path, struct fp_er
  */
 int agent_daemon_main(int argc, char **argv, char **orig_argv);
 
+/* `fleetpatch-agent fleet`: many simulated devices in one process (fleet.c). */
+int agent_fleet_main(int argc, char **argv);
+
 #endif

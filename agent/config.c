@@ -26,6 +26,7 @@ static void defaults(struct agent_config *c)
 	c->backoff_max_s = 3600;
 	c->download_sync_mib = 32;
 	c->module_timeout_s = 600;
+	c->inventory_interval_s = 86400;
 	snprintf(c->module_dir, sizeof(c->module_dir), "/usr/lib/fleetpatch/modules");
 }
 
@@ -66,6 +67,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"packages_root", c->packages_root, sizeof(c->packages_root)},
 	    {"reboot_command", c->reboot_command, sizeof(c->reboot_command)},
 	    {"module_dir", c->module_dir, sizeof(c->module_dir)},
+	    {"timezone", c->tz, sizeof(c->tz)},
 	};
 	struct {
 		const char *key;
@@ -81,6 +83,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"module_timeout_seconds", &c->module_timeout_s, 1, 86400},
 	    {"download_max_bytes_per_second", &c->download_rate, 0, 1L << 40},
 	    {"download_sync_mib", &c->download_sync_mib, 1, 1024},
+	    {"inventory_interval_seconds", &c->inventory_interval_s, 1, 30 * 86400},
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		if (strcmp(key, texts[i].key) == 0)

@@ -10,6 +10,7 @@
 #define AGENT_PATH_MAX     4096
 #define AGENT_TEXT_MAX     256
 #define AGENT_HEALTH_MAX   8  /* health check commands */
+#define AGENT_TZ_MAX       64 /* bytes of the timezone setting (free text) */
 #define AGENT_ATTEMPTS_MAX 10 /* boot attempts of a new slot */
 
 enum agent_bootloader { AGENT_BL_FILE, AGENT_BL_UBOOT, AGENT_BL_GRUB, AGENT_BL_HOOK };
@@ -45,7 +46,9 @@ struct agent_config {
 	char reboot_command[AGENT_PATH_MAX];
 	char module_dir[AGENT_PATH_MAX]; /* install modules, one executable per backend */
 	long module_timeout_s;
-	int simulate; /* --simulate DIR: slots are files, a reboot is a re-exec */
+	char tz[AGENT_TZ_MAX + 1]; /* reported as the attribute "timezone" when set */
+	long inventory_interval_s; /* resend an unchanged inventory after this long */
+	int simulate;              /* --simulate DIR: slots are files, a reboot is a re-exec */
 	char sim_dir[AGENT_PATH_MAX];
 };
 

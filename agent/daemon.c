@@ -226,6 +226,12 @@ static int do_reboot(struct agent *a, struct fp_err *err)
 	if (journal(a, a->w.state) != 0)
 		return fp_err_set(err, FP_EIO, "cannot journal the reboot");
 	agent_log(AGENT_LOG_INFO, "rebooting", "simulate=%d", a->c.simulate);
+	if (a->in_process) {
+		/* fleet: the caller starts the device again from what is on disk. */
+		agent_journal_close(&a->j);
+		a->rebooting = 1;
+		return 0;
+	}
 	if (a->c.simulate) {
 		agent_journal_close(&a->j);
 		fflush(NULL);
@@ -315,6 +321,8 @@ static int drive(struct agent *a, enum fp_agent_event ev)
 			}
 			if (rc == 0)
 				rc = do_reboot(a, &err);
+			if (a->rebooting)
+				return 0;
 			break;
 		case FP_AA_HEALTH:
 			rc = agent_health_check(&a->c, &err);
@@ -383,30 +391,63 @@ static int api(struct agent *a, const char *method, const char *path, const char
 	return rc;
 }
 
+/*
+ * PUT /api/v1/device/inventory when it says something new: the first report
+ * after each start (with packages and the SBOM), a document that differs
+ * from the last one the server accepted, or one older than
+ * inventory_interval_seconds. The check-in alone keeps last_seen fresh, so
+ * a large fleet does not resend the same document at every poll.
+ */
 static int report(struct agent *a, struct membuf *m, struct fp_err *err)
 {
 	json_t *inv = NULL;
 	long status = 0;
+	unsigned char hash[32];
+	char *body = NULL, *plain = NULL;
+	int64_t now = (int64_t)time(NULL);
 	int rc = agent_inventory_build(&a->c, &a->w, a->booted, &inv, err);
 	if (rc)
 		return rc;
+	json_t *comps = json_incref(json_object_get(inv, "components"));
+	json_object_del(inv, "components");
+	plain = json_dumps(inv, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!plain) {
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+		goto out;
+	}
+	fp_sha256(plain, strlen(plain), hash);
+	if (a->inventory_sent && memcmp(hash, a->inventory_hash, sizeof(hash)) == 0 &&
+	    now - a->inventory_at < a->c.inventory_interval_s && now >= a->inventory_at) {
+		agent_log(AGENT_LOG_DEBUG, "inventory unchanged; not sent", NULL);
+		goto out;
+	}
 	/* Packages and the SBOM go with the first report of each start. */
-	if (a->inventory_sent)
-		json_object_del(inv, "components");
-	char *body = json_dumps(inv, JSON_COMPACT);
-	json_decref(inv);
-	if (!body)
-		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	if (!a->inventory_sent && comps)
+		json_object_set(inv, "components", comps);
+	body = json_dumps(inv, JSON_COMPACT);
+	if (!body) {
+		rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = api(a, "PUT", "/api/v1/device/inventory", body, m, &status, err);
-	free(body);
 	if (rc == 0 && status != 200)
 		rc = FP_EIO;
-	if (rc == 0)
+	if (rc == 0) {
+		agent_log(AGENT_LOG_DEBUG, "inventory sent", "components=%d",
+		          !a->inventory_sent && comps);
 		a->inventory_sent = 1;
+		a->inventory_at = now;
+		memcpy(a->inventory_hash, hash, sizeof(hash));
+	}
+out:
+	json_decref(comps);
+	json_decref(inv);
+	free(plain);
+	free(body);
 	return rc;
 }
 
-static int poll_once(struct agent *a)
+int agent_poll_once(struct agent *a)
 {
 	struct fp_err err = {0};
 	long status = 0;
@@ -416,6 +457,8 @@ static int poll_once(struct agent *a)
 	if (!m)
 		return FP_ENOMEM;
 	if (!a->token[0] || (int64_t)time(NULL) >= a->token_expires) {
+		/* No token: the first session of this start, or the server answered 401. */
+		int lost = !a->token[0];
 		rc = agent_enroll(a, &err);
 		if (rc) {
 			agent_log(rc == FP_ELIMIT ? AGENT_LOG_INFO : AGENT_LOG_ERROR,
@@ -423,6 +466,12 @@ static int poll_once(struct agent *a)
 			          "error=\"%s\"", err.msg);
 			goto out;
 		}
+		/*
+		 * After a 401 the server may have lost the device (a restored
+		 * database): report in full. A token renewed on expiry is not news.
+		 */
+		if (lost)
+			a->inventory_sent = 0;
 	}
 	rc = api(a, "GET", "/api/v1/device/checkin", NULL, m, &status, &err);
 	if (rc == 0 && status != 200)
@@ -455,6 +504,8 @@ static int poll_once(struct agent *a)
 		}
 		rc = 0;
 	}
+	if (a->rebooting)
+		goto out; /* fleet: the device reboots; it reports after its start */
 	if (report(a, m, &err) != 0)
 		agent_log(AGENT_LOG_WARN, "inventory report failed", "error=\"%s\"", err.msg);
 out:
@@ -463,9 +514,9 @@ out:
 	return rc;
 }
 
-static void sleep_s(long s)
+static void sleep_ms(long long ms)
 {
-	long long end = agent_now_ms() + s * 1000;
+	long long end = agent_now_ms() + ms;
 	while (!stop_flag && agent_now_ms() < end) {
 		struct timespec ts = {0, 100 * 1000000};
 		nanosleep(&ts, NULL);
@@ -507,7 +558,7 @@ static int booted_slot(struct agent *a, struct fp_err *err)
 	return 0;
 }
 
-static int start(struct agent *a, struct fp_err *err)
+int agent_start(struct agent *a, struct fp_err *err)
 {
 	int rc;
 	if (mkdir(a->c.state_dir, 0700) != 0 && errno != EEXIST)
@@ -555,16 +606,77 @@ static int start(struct agent *a, struct fp_err *err)
 		agent_log(AGENT_LOG_WARN, "simulated hang of the new slot; the watchdog reboots",
 		          "slot=%c", 'A' + a->booted);
 		agent_journal_close(&a->j);
+		if (a->in_process) {
+			a->rebooting = 1;
+			return 0;
+		}
 		fflush(NULL);
 		execv("/proc/self/exe", a->argv);
 		return fp_err_set(err, FP_EIO, "re-exec failed: %s", strerror(errno));
 	}
 	(void)drive(a, FP_AE_START);
+	if (a->rebooting)
+		return 0;
 	/* Running a committed slot: keep it marked good (RAUC's mark-good at every boot). */
 	if (a->w.state == FP_AS_IDLE && agent_boot_mark_good(&a->c, a->booted, err) != 0)
 		agent_log(AGENT_LOG_WARN, "cannot mark the booted slot good", "error=\"%s\"",
 		          err->msg);
 	return 0;
+}
+
+int agent_resume(struct agent *a, struct fp_err *err)
+{
+	int rc = agent_journal_open(&a->j, a->c.state_dir, err);
+	if (rc)
+		return rc;
+	a->w = a->j.cur;
+	/* A device that ran a start has a journal and a key pair; reading them is enough. */
+	if (a->j.fresh) {
+		agent_journal_close(&a->j);
+		return fp_err_set(err, FP_EIO, "%s: the journal went missing", a->c.state_dir);
+	}
+	return agent_enroll_keys(a, err);
+}
+
+void agent_release(struct agent *a)
+{
+	agent_journal_close(&a->j);
+	if (a->priv_pem) {
+		fp_wipe(a->priv_pem, strlen(a->priv_pem));
+		free(a->priv_pem);
+		a->priv_pem = NULL;
+	}
+	free(a->pub_pem);
+	a->pub_pem = NULL;
+}
+
+long long agent_next_poll_ms(const struct agent *a, int rc, int *fails, unsigned *seed)
+{
+	long interval = a->c.poll_interval_s ? a->c.poll_interval_s : a->poll_s;
+	*fails = rc && rc != FP_ELIMIT ? *fails + 1 : 0;
+	long long wait = interval;
+	/* Exponential backoff from one interval, capped. */
+	for (int i = 1; i < *fails && wait < a->c.backoff_max_s; i++)
+		wait *= 2;
+	if (*fails && wait > a->c.backoff_max_s)
+		wait = a->c.backoff_max_s;
+	/* -5 % to +5 %, so that a fleet does not poll in lockstep. */
+	wait *= 1000;
+	long long span = wait / 10;
+	return wait - wait / 20 + (span > 0 ? (long long)(rand_r(seed) % (span + 1)) : 0);
+}
+
+int agent_stopping(void)
+{
+	return stop_flag != 0;
+}
+
+void agent_signals_init(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 int agent_daemon_main(int argc, char **argv, char **orig_argv)
@@ -603,48 +715,27 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 	}
 	if (sim && !a.c.firmware_version[0])
 		snprintf(a.c.firmware_version, sizeof(a.c.firmware_version), "1.0");
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	agent_signals_init();
 	if (agent_fetch_init(&err) != 0) {
 		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"%s\"", err.msg);
 		return 1;
 	}
 	agent_fetch_set_ca(a.c.ca_file);
 	agent_fetch_set_stall_timeout(a.c.stall_timeout_s);
-	if (start(&a, &err) != 0) {
+	if (agent_start(&a, &err) != 0) {
 		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"%s\"", err.msg);
 		agent_fetch_cleanup();
 		return 1;
 	}
-	srand((unsigned)(time(NULL) ^ getpid()));
+	unsigned seed = (unsigned)(time(NULL) ^ getpid());
 	while (!stop_flag) {
-		int rc = poll_once(&a);
+		int rc = agent_poll_once(&a);
 		if (once)
 			break;
-		long interval = a.c.poll_interval_s ? a.c.poll_interval_s : a.poll_s;
-		fails = rc && rc != FP_ELIMIT ? fails + 1 : 0;
-		long wait = interval;
-		if (fails) {
-			/* Exponential backoff from one interval, capped. */
-			wait = interval;
-			for (int i = 1; i < fails && wait < a.c.backoff_max_s; i++)
-				wait *= 2;
-			if (wait > a.c.backoff_max_s)
-				wait = a.c.backoff_max_s;
-		}
-		/* Up to 10% jitter, so that a fleet does not poll in lockstep. */
-		long jitter = wait / 10 > 0 ? rand() % (wait / 10 + 1) : 0;
-		sleep_s(wait - wait / 20 + jitter);
+		sleep_ms(agent_next_poll_ms(&a, rc, &fails, &seed));
 	}
 	agent_log(AGENT_LOG_INFO, "stopped", "state=%s", fp_agent_state_name(a.w.state));
-	agent_journal_close(&a.j);
-	if (a.priv_pem) {
-		fp_wipe(a.priv_pem, strlen(a.priv_pem));
-		free(a.priv_pem);
-	}
-	free(a.pub_pem);
+	agent_release(&a);
 	agent_fetch_cleanup();
 	return 0;
 }

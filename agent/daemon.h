@@ -28,8 +28,48 @@ struct agent {
 	int64_t last_auth_ts;
 	long poll_s; /* the server's interval */
 	int inventory_sent;
-	char **argv; /* for the re-exec that plays a reboot in --simulate */
+	unsigned char inventory_hash[32]; /* of the last report the server accepted */
+	int64_t inventory_at;             /* unix seconds of that report */
+	char **argv;                      /* for the re-exec that plays a reboot in --simulate */
+	int in_process; /* `fleet`: a reboot returns to the caller instead of execv */
+	int rebooting;  /* in_process: the device "rebooted"; the caller starts it again */
 };
+
+/*
+ * The device's start, as after a boot: the simulated bootloader's pick, the
+ * journal, the state machine driven from the journaled state. a->c is
+ * loaded and the rest of *a is zero (but argv, in_process, poll_s). With
+ * a->in_process, a reboot (or a simulated boot hang) sets a->rebooting and
+ * returns 0 with the journal closed: the caller releases *a and starts it
+ * again from what is on disk.
+ */
+int agent_start(struct agent *a, struct fp_err *err) FP_WUR;
+
+/*
+ * Reopens a device between polls (fleet): the journal and the key pair,
+ * without the start's bootloader step or state machine run. The caller
+ * sets a->booted to the slot the device's last agent_start() booted.
+ */
+int agent_resume(struct agent *a, struct fp_err *err) FP_WUR;
+
+/*
+ * One poll: authentication when needed, check-in, an assignment, the
+ * inventory report. 0, FP_ELIMIT while not accepted, or an error. May set
+ * a->rebooting (see agent_start()).
+ */
+int agent_poll_once(struct agent *a);
+
+/* Closes the journal and frees the keys; *a can then be loaded again. */
+void agent_release(struct agent *a);
+
+/* Milliseconds until the next poll: the interval, backoff after fails, jitter. */
+long long agent_next_poll_ms(const struct agent *a, int rc, int *fails, unsigned *seed);
+
+/* Non-zero once SIGTERM or SIGINT arrived (the whole process stops). */
+int agent_stopping(void);
+
+/* Installs the SIGTERM/SIGINT handlers and ignores SIGPIPE. */
+void agent_signals_init(void);
 
 /* Loads or makes the device key pair (private key mode 0600) in the state directory. */
 int agent_enroll_keys(struct agent *a, struct fp_err *err) FP_WUR;

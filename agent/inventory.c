@@ -155,6 +155,9 @@ int agent_inventory_build(const struct agent_config *c, const struct fp_journal_
 	attr(attrs, "fp_download_ms", (long long)rec->download_ms);
 	attr(attrs, "fp_install_ms", (long long)rec->install_ms);
 	attr(attrs, "fp_security_counter", (long long)rec->running_counter);
+	attr(attrs, "fp_assignment_version", (long long)rec->assignment_version);
+	if (c->tz[0])
+		json_object_set_new(attrs, "timezone", json_string(c->tz));
 	json_object_set_new(attrs, "fp_last_error", json_string(rec->reason));
 	json_object_set_new(attrs, "fp_update_status",
 	                    json_string(rec->state != FP_AS_IDLE ? "in-progress"

@@ -2,8 +2,8 @@
  * main.c — `fleetpatch-agent`, the device agent: dispatches subcommands.
  *
  * `run` (or `--simulate DIR` / `--config FILE` directly) is the agent
- * daemon; `tuf` a plain TUF client for the tuf-conformance protocol;
- * `director-verify` the assignment verifier.
+ * daemon; `fleet` many simulated devices in one process; `tuf` a plain TUF client for the
+ * tuf-conformance protocol; `director-verify` the assignment verifier.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +20,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  run ...     the agent daemon (see 'run --help')\n"
+    "  fleet ...   many simulated devices in one process (see 'fleet --help')\n"
     "  tuf ...     a plain TUF 1.0 client: init, refresh, download (see 'tuf --help')\n"
     "  director-verify ...  verify a signed director assignment (see its --help)\n"
     "  version     print the agent's version\n";
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return agent_daemon_main(argc - 1, argv + 1, argv);
+	if (strcmp(argv[1], "fleet") == 0)
+		return agent_fleet_main(argc - 1, argv + 1);
 	if (strncmp(argv[1], "--simulate", 10) == 0 || strncmp(argv[1], "--config", 8) == 0)
 		return agent_daemon_main(argc, argv, argv);
 	if (strcmp(argv[1], "director-verify") == 0)

@@ -5,7 +5,8 @@
 # (medians; compare ratios, the machine is shared), and everything else it
 # measured as "info: NAME VALUE UNIT" lines. See bench/README.md.
 #
-# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent, rollout)
+# usage: bench/run.sh NAME      (NAME: checkin, vuln, delta, verify, powercut, agent, fleet,
+#                               rollout)
 set -euo pipefail
 
 usage() {
@@ -26,6 +27,8 @@ benchmarks:
   rollout   a staged rollout (1%, 10%, 100%) to 10,000 simulated devices in one
             process: time from approval to all healthy, over the least the poll
             interval and soak times allow; the server's CPU seconds and peak RSS
+  fleet     fleetpatch-agent fleet: RSS of 1,000 idle simulated devices in one process
+            (FP_BENCH_FLEET sets the count), and updates per second with a 64 KiB image
   powercut  1,000 power cuts of simulated devices during updates (kill -9 and dropped
             unsynced writes); bad outcomes must be 0 (FP_BENCH_CUTS sets the count)
 
@@ -48,6 +51,7 @@ verify) exec "$(dirname "$0")/verify.sh" ;;
 powercut) exec "$(dirname "$0")/powercut.sh" ;;
 agent) exec "$(dirname "$0")/agent.sh" ;;
 rollout) exec "$(dirname "$0")/rollout.sh" ;;
+fleet) exec python3 "$(dirname "$0")/fleet.py" ;;
 *) usage ;;
 esac
 

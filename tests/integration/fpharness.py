@@ -199,3 +199,79 @@ class DeviceKey:
         return server.request("POST", "/api/v1/device/auth", raw=raw,
                               headers={"X-FP-Signature": self.sign(raw),
                                        "Content-Type": "application/json"})
+
+
+class Fleet:
+    """`fleetpatch-agent fleet`: `count` simulated devices in one process, in
+    base/dev-NNNNN, with identities prefix + NNNNN. Files a test puts in a
+    device's directory before start() (health-fail, boot-hang, its own
+    agent.conf) apply to that device."""
+
+    def __init__(self, server, base, count, tuf_root, model="sim-1", prefix="fleet-",
+                 threads=8, poll_interval=1, extra_args=()):
+        self.server = server
+        self.base = base
+        self.count = count
+        self.prefix = prefix
+        self.args = [os.path.join(BUILD, "fleetpatch-agent"), "fleet", "--dir", base,
+                     "--count", str(count), "--server", server.url, "--tuf-root", tuf_root,
+                     "--model", model, "--identity-prefix", prefix, "--threads", str(threads),
+                     "--poll-interval", str(poll_interval)] + list(extra_args)
+        self.log_path = os.path.join(base, "fleet.log")
+        self.proc = None
+        self.ids = {}  # identity -> device id on the server
+
+    def dir(self, i):
+        return os.path.join(self.base, "dev-%05d" % i)
+
+    def identity(self, i):
+        return "%s%05d" % (self.prefix, i)
+
+    def start(self):
+        os.makedirs(self.base, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=log)
+        return self
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def accept_all(self, token, timeout=None):
+        """Accepts the fleet's enrolment requests as they arrive: pages of
+        GET /api/v1/devices?status=pending (1,000 a page) and one
+        POST /api/v1/devices/{id}/accept each. Returns {identity: id}."""
+        deadline = time.time() + (timeout or 4 * TIMEOUT)
+        mine = set(self.identity(i) for i in range(self.count))
+        while len(self.ids) < self.count:
+            if time.time() > deadline:
+                raise AssertionError("only %d of %d devices asked to enrol:\n%s" % (
+                    len(self.ids), self.count, self.read_log()[-5000:]))
+            if self.proc.poll() is not None:
+                raise AssertionError("the fleet exited with %r:\n%s" % (
+                    self.proc.returncode, self.read_log()[-5000:]))
+            r = self.server.request("GET", "/api/v1/devices?status=pending&per_page=1000",
+                                    token=token)
+            if r.status != 200:
+                raise AssertionError("listing pending devices: %r" % r)
+            items = [x for x in r.json()["items"] if x["identity"] in mine]
+            for x in items:
+                a = self.server.request("POST", "/api/v1/devices/%d/accept" % x["id"],
+                                        token=token)
+                if a.status != 200:
+                    raise AssertionError("accept %s: %r" % (x["identity"], a))
+                self.ids[x["identity"]] = x["id"]
+            if not items:
+                time.sleep(0.2)
+        return self.ids
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the fleet; its exit status (0 after a clean stop)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
