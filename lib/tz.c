@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DAY_S            86400LL
-#define WEEK_S           (7 * DAY_S)
-#define TZ_OFFSET_H_MAX  24  /* hours of a UTC offset (POSIX allows 0-24) */
-#define TZ_TIME_H_MAX    167 /* hours of a transition time (RFC 8536 extension) */
-#define TZIF_MAX         (1024 * 1024)
-#define TZIF_HEADER_LEN  44
-#define NEXT_OPEN_DAYS   8
+#define DAY_S                   86400LL
+#define WEEK_S                  (7 * DAY_S)
+#define TZ_OFFSET_H_MAX         24  /* hours of a UTC offset (POSIX allows 0-24) */
+#define TZ_TIME_H_MAX           167 /* hours of a transition time (RFC 8536 extension) */
+#define TZIF_MAX                (1024 * 1024)
+#define TZIF_HEADER_LEN         44
+#define NEXT_OPEN_DAYS          8
 #define DEFAULT_TRANSITION_TIME (2 * 3600)
 
 /* ---- Calendar --------------------------------------------------------------------------- */
@@ -200,7 +200,8 @@ static int parse_hms(const char **p, int hmax, int32_t *out, const char *what, s
 	if (*s == ':') {
 		if (!is_digit(s[1]) || !is_digit(s[2]) || (m = (s[1] - '0') * 10 + s[2] - '0') > 59)
 			return fp_err_set(err, FP_EINVAL,
-			                  "time zone: the %s's minutes must be two digits 00-59", what);
+			                  "time zone: the %s's minutes must be two digits 00-59",
+			                  what);
 		s += 3;
 		if (*s == ':') {
 			if (!is_digit(s[1]) || !is_digit(s[2]) ||
@@ -241,11 +242,13 @@ static int parse_when(const char **p, struct fp_tz_when *w, const char *what, st
 		s++;
 		w->kind = 'M';
 		if (parse_num(&s, 1, 12, &w->month) || *s++ != '.' ||
-		    parse_num(&s, 1, 5, &w->week) || *s++ != '.' || parse_num(&s, 0, 6, &w->weekday))
-			return fp_err_set(err, FP_EINVAL,
-			                  "time zone: the DST %s must be Mm.w.d with month 1-12, week "
-			                  "1-5 and weekday 0-6",
-			                  what);
+		    parse_num(&s, 1, 5, &w->week) || *s++ != '.' ||
+		    parse_num(&s, 0, 6, &w->weekday))
+			return fp_err_set(
+			    err, FP_EINVAL,
+			    "time zone: the DST %s must be Mm.w.d with month 1-12, week "
+			    "1-5 and weekday 0-6",
+			    what);
 	} else if (*s == 'J') {
 		s++;
 		w->kind = 'J';
@@ -383,7 +386,8 @@ int fp_tzif_footer(const uint8_t *buf, size_t len, char rule[FP_TZ_RULE_MAX], st
 		end++;
 	}
 	if (end >= len)
-		return fp_err_set(err, FP_EINVAL, "TZif: the footer is not terminated by a newline");
+		return fp_err_set(err, FP_EINVAL,
+		                  "TZif: the footer is not terminated by a newline");
 	if (end == start)
 		return fp_err_set(err, FP_EINVAL,
 		                  "TZif: the footer is empty (no rule for times after the last "
@@ -451,19 +455,22 @@ int fp_window_parse(const char *days, const char *start, const char *end, struct
 		else if (token_is(p, len, "weekends"))
 			m = 0x60;
 		if (!m)
-			return fp_err_set(err, FP_EINVAL,
-			                  "window: days: '%.*s' is not mon..sun, daily, weekdays or "
-			                  "weekends",
-			                  (int)(len > 16 ? 16 : len), p);
+			return fp_err_set(
+			    err, FP_EINVAL,
+			    "window: days: '%.*s' is not mon..sun, daily, weekdays or "
+			    "weekends",
+			    (int)(len > 16 ? 16 : len), p);
 		mask |= m;
 		if (!c)
 			break;
 		p = c + 1;
 	}
 	if (parse_hhmm(start, 0, &a))
-		return fp_err_set(err, FP_EINVAL, "window: start must be HH:MM between 00:00 and 23:59");
+		return fp_err_set(err, FP_EINVAL,
+		                  "window: start must be HH:MM between 00:00 and 23:59");
 	if (parse_hhmm(end, 1, &b))
-		return fp_err_set(err, FP_EINVAL, "window: end must be HH:MM between 00:00 and 24:00");
+		return fp_err_set(err, FP_EINVAL,
+		                  "window: end must be HH:MM between 00:00 and 24:00");
 	if (a == b)
 		return fp_err_set(err, FP_EINVAL,
 		                  "window: start and end are equal, a window that never opens");
@@ -524,7 +531,8 @@ int fp_window_open(const struct fp_window *w, size_t n, const struct fp_tz *tz, 
 	for (size_t i = 0; i < n; i++)
 		for (int wk = -1; wk <= 2; wk++)
 			for (int k = 0; k < (tz->has_dst ? 2 : 1); k++) {
-				int64_t c = week0 + wk * WEEK_S + (int64_t)w[i].start * 60 - offs[k];
+				int64_t c =
+				    week0 + wk * WEEK_S + (int64_t)w[i].start * 60 - offs[k];
 				if (fp_tz_offset(tz, c) == offs[k])
 					consider(w, n, tz, utc, c, &best);
 			}
