@@ -155,6 +155,9 @@ static int get_time(const json_t *v, const char *where, int64_t *out, struct fp_
 	if (!json_is_string(v) || fp_tuf_time_parse(json_string_value(v), out, &e2))
 		return fp_err_set(err, FP_EINVAL, "%s: must be a time \"YYYY-MM-DDTHH:MM:SSZ\"",
 		                  where);
+	/* 0 means "not given", and the stored form has no years before 1970. */
+	if (*out <= 0)
+		return fp_err_set(err, FP_EINVAL, "%s: must be after 1970-01-01T00:00:00Z", where);
 	return 0;
 }
 

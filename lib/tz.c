@@ -20,6 +20,12 @@
 #define TZIF_HEADER_LEN         44
 #define NEXT_OPEN_DAYS          8
 #define DEFAULT_TRANSITION_TIME (2 * 3600)
+/*
+ * Instants further than this from 1970 (about 35 million years) are
+ * evaluated as if at this bound, which keeps every sum below free of
+ * overflow; no rule changes anything at that distance.
+ */
+#define TZ_INSTANT_MAX (INT64_C(1) << 50)
 
 /* ---- Calendar --------------------------------------------------------------------------- */
 
@@ -115,10 +121,16 @@ void fp_tz_utc(struct fp_tz *tz)
 	memcpy(tz->std_name, "UTC", 4);
 }
 
+static int64_t clamp_instant(int64_t t)
+{
+	return t > TZ_INSTANT_MAX ? TZ_INSTANT_MAX : t < -TZ_INSTANT_MAX ? -TZ_INSTANT_MAX : t;
+}
+
 int32_t fp_tz_offset(const struct fp_tz *tz, int64_t utc)
 {
 	if (!tz->has_dst)
 		return tz->std_offset;
+	utc = clamp_instant(utc);
 	int64_t y = year_of_days(floor_div(utc, DAY_S));
 	/* Transition times reach ±167 h, so the spans of the neighbouring years matter too. */
 	for (int64_t k = y - 1; k <= y + 1; k++) {
@@ -132,7 +144,11 @@ int32_t fp_tz_offset(const struct fp_tz *tz, int64_t utc)
 
 int64_t fp_tz_local(const struct fp_tz *tz, int64_t utc)
 {
-	return utc + fp_tz_offset(tz, utc);
+	int64_t local;
+	/* Saturates instead of overflowing at the ends of the range. */
+	if (__builtin_add_overflow(utc, (int64_t)fp_tz_offset(tz, utc), &local))
+		return utc < 0 ? INT64_MIN : INT64_MAX;
+	return local;
 }
 
 /* ---- Parsing rules ---------------------------------------------------------------------- */
@@ -517,6 +533,9 @@ int fp_window_open(const struct fp_window *w, size_t n, const struct fp_tz *tz, 
 	if (local_inside(w, n, local))
 		return 1;
 	if (!next)
+		return 0;
+	*next = 0;
+	if (utc != clamp_instant(utc))
 		return 0;
 	/*
 	 * An open stretch begins either where a window's local opening time

@@ -18,8 +18,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const int64_t instants[] = {0,          951782400,   1774746000, 1792890000,
-                                   2145916800, -2208988800, 4102444800};
+/* Instants around 2000, the changes of 2026, 2038, 1900, 2100 and the range's ends. */
+static const int64_t instants[] = {0,
+                                   951782400,
+                                   1774746000,
+                                   1792890000,
+                                   2145916800,
+                                   -2208988800,
+                                   4102444800,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_C(1) << 50,
+                                   -(INT64_C(1) << 50) - 1};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int32_t off = fp_tz_offset(&tz, instants[i]);
 			if (off != tz.std_offset && !(tz.has_dst && off == tz.dst_offset))
 				abort();
-			if (fp_tz_local(&tz, instants[i]) != instants[i] + off)
+			if (instants[i] > -(INT64_C(1) << 60) && instants[i] < INT64_C(1) << 60 &&
+			    fp_tz_local(&tz, instants[i]) != instants[i] + off)
 				abort();
 		}
 	} else {

@@ -255,6 +255,10 @@ static void test_spec_reject(void **state)
 	    {"{\"phases\":[{\"percent\":100,\"approval\":1}]}", "phases[0].approval"},
 	    {"{\"phases\":[{\"percent\":100}],\"start_at\":\"2026-11-22 10:00:00\"}", "start_at"},
 	    {"{\"phases\":[{\"percent\":100}],\"deadline\":5}", "deadline"},
+	    {"{\"phases\":[{\"percent\":100}],\"start_at\":\"0485-11-22T10:00:00Z\"}",
+	     "start_at: must be after 1970"},
+	    {"{\"phases\":[{\"percent\":100}],\"deadline\":\"1970-01-01T00:00:00Z\"}",
+	     "deadline: must be after 1970"},
 	    {"{\"phases\":[{\"percent\":100}],\"start_at\":\"2026-11-22T10:00:00Z\","
 	     "\"deadline\":\"2026-11-22T10:00:00Z\"}",
 	     "deadline: must be after start_at"},
