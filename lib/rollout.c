@@ -463,45 +463,46 @@ static json_t *window_json(const struct fp_window *w)
 
 json_t *fp_rollout_spec_to_json(const struct fp_rollout_spec *s)
 {
-	json_t *j = json_object(), *phases = json_array(), *windows = NULL;
-	int bad = !j || !phases;
-	for (size_t i = 0; !bad && i < s->nphases; i++) {
+	/*
+	 * jansson's *_set_new and *_append_new take the value even when they
+	 * fail (or when the container is NULL), so every call is made and the
+	 * failures are collected with |=: nothing leaks on a failed allocation.
+	 */
+	json_t *j = json_object(), *phases = json_array();
+	int bad = 0;
+	for (size_t i = 0; i < s->nphases; i++) {
 		const struct fp_rollout_phase *p = &s->phase[i];
 		json_t *o = size_json(p->size_kind, p->size);
 		json_t *f = size_json(p->fail_kind, p->fail_threshold);
-		bad = !o || !f ||
-		      json_object_set_new(f, "action",
-		                          json_string(action_names[p->fail_action % 3])) ||
-		      json_object_set_new(o, "name", json_string(p->name)) ||
-		      json_object_set_new(o, "soak", duration_json(p->soak_s)) ||
-		      json_object_set_new(o, "success", json_integer(p->success_pct)) ||
-		      json_object_set_new(o, "failure", f) ||
-		      json_object_set_new(o, "approval", json_boolean(p->approval)) ||
-		      json_array_append_new(phases, o);
-		if (bad && !o)
-			json_decref(f);
+		bad |=
+		    json_object_set_new(f, "action", json_string(action_names[p->fail_action % 3]));
+		bad |= json_object_set_new(o, "name", json_string(p->name));
+		bad |= json_object_set_new(o, "soak", duration_json(p->soak_s));
+		bad |= json_object_set_new(o, "success", json_integer(p->success_pct));
+		bad |= json_object_set_new(o, "failure", f);
+		bad |= json_object_set_new(o, "approval", json_boolean(p->approval));
+		bad |= json_array_append_new(phases, o);
 	}
-	bad = bad || json_object_set_new(j, "phases", phases);
-	phases = NULL;
-	if (!bad && s->start_at)
-		bad = json_object_set_new(j, "start_at", time_json(s->start_at));
-	if (!bad && s->deadline)
-		bad = json_object_set_new(j, "deadline", time_json(s->deadline));
-	if (!bad && s->nwindows) {
-		windows = json_array();
-		for (size_t i = 0; !bad && i < s->nwindows; i++)
-			bad =
-			    !windows || json_array_append_new(windows, window_json(&s->window[i]));
-		bad = bad || json_object_set_new(j, "windows", windows);
+	bad |= json_object_set_new(j, "phases", phases);
+	if (s->start_at)
+		bad |= json_object_set_new(j, "start_at", time_json(s->start_at));
+	if (s->deadline)
+		bad |= json_object_set_new(j, "deadline", time_json(s->deadline));
+	if (s->nwindows) {
+		json_t *windows = json_array();
+		for (size_t i = 0; i < s->nwindows; i++)
+			bad |= json_array_append_new(windows, window_json(&s->window[i]));
+		bad |= json_object_set_new(j, "windows", windows);
 	}
-	json_t *t = json_pack("{s:o,s:o,s:o}", "assigned", duration_json(s->timeout_assigned_s),
-	                      "installing", duration_json(s->timeout_installing_s), "reverting",
-	                      duration_json(s->timeout_reverting_s));
-	bad = bad || json_object_set_new(j, "defer", duration_json(s->defer_s)) ||
-	      json_object_set_new(j, "rate_per_minute", json_integer(s->rate_per_min)) ||
-	      json_object_set_new(j, "priority", json_integer(s->priority)) ||
-	      json_object_set_new(j, "retries", json_integer(s->retries)) ||
-	      json_object_set_new(j, "timeouts", t);
+	json_t *t = json_object();
+	bad |= json_object_set_new(t, "assigned", duration_json(s->timeout_assigned_s));
+	bad |= json_object_set_new(t, "installing", duration_json(s->timeout_installing_s));
+	bad |= json_object_set_new(t, "reverting", duration_json(s->timeout_reverting_s));
+	bad |= json_object_set_new(j, "timeouts", t);
+	bad |= json_object_set_new(j, "defer", duration_json(s->defer_s));
+	bad |= json_object_set_new(j, "rate_per_minute", json_integer(s->rate_per_min));
+	bad |= json_object_set_new(j, "priority", json_integer(s->priority));
+	bad |= json_object_set_new(j, "retries", json_integer(s->retries));
 	if (bad) {
 		json_decref(j);
 		return NULL;

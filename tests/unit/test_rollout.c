@@ -1041,7 +1041,7 @@ static void test_model(void **state)
 {
 	(void)state;
 	static const char *const actions[] = {"pause", "abort", "revert"};
-	for (int run = 0; run < 400; run++) {
+	for (int run = 0; run < 1000; run++) {
 		rnd_state = 0x9e3779b9u ^ (uint32_t)(run * 2654435761u);
 		int retries = (int)rnd(3);
 		int rate = rnd(2) ? 0 : (int)rnd(20) + 1;
@@ -1052,10 +1052,12 @@ static void test_model(void **state)
 		         "{\"phases\":[{\"name\":\"canary\",\"count\":3,\"soak\":\"%ds\","
 		         "\"failure\":{\"count\":1,\"action\":\"%s\"}},"
 		         "{\"percent\":30,\"success\":80,\"failure\":{\"percent\":50}},"
-		         "{\"percent\":100,\"success\":%d,\"failure\":{\"percent\":60}}],"
+		         "{\"percent\":100,\"success\":%d,\"approval\":%s,"
+		         "\"failure\":{\"percent\":60}}],"
 		         "\"retries\":%d,\"rate_per_minute\":%d,"
 		         "\"timeouts\":{\"assigned\":\"20m\",\"installing\":\"30m\"}}",
-		         (int)rnd(600), actions[rnd(3)], good ? 100 : 50, retries, rate);
+		         (int)rnd(600), actions[rnd(3)], good ? 100 : 50, rnd(2) ? "true" : "false",
+		         retries, rate);
 		size_t n = 10 + rnd(60);
 		setup(json, n);
 		int bad[DEVMAX] = {0};
