@@ -3,7 +3,7 @@
  *
  * The input is used three ways: as a POSIX TZ rule (whose offsets at a few
  * instants must be one of the zone's two offsets, with a matching local
- * time), as a window "days|start|end" split at '|' (which must yield sane
+ * time), as a window "[rule|]days|start|end" split at '|' (which must yield sane
  * windows whose next opening, when there is one, is open and in the
  * future), and as a TZif file whose footer, when found, must be a short
  * printable line.
@@ -57,13 +57,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		fp_tz_utc(&tz);
 	}
-	char *a = strchr(s, '|'), *b = a ? strchr(a + 1, '|') : NULL;
+	/* "days|start|end", or "rule|days|start|end" for windows in that zone. */
+	char *days = s, *a = strchr(s, '|'), *b = a ? strchr(a + 1, '|') : NULL;
+	char *c = b ? strchr(b + 1, '|') : NULL;
 	if (!b)
 		return 0;
+	if (c) {
+		*a = '\0';
+		if (fp_tz_parse(s, &tz, NULL))
+			fp_tz_utc(&tz);
+		days = a + 1;
+		a = b;
+		b = c;
+	}
 	*a = *b = '\0';
 	struct fp_window w[FP_WINDOWS_MAX];
 	size_t n = 0;
-	if (fp_window_parse(s, a + 1, b + 1, w, &n, NULL) == 0) {
+	if (fp_window_parse(days, a + 1, b + 1, w, &n, NULL) == 0) {
 		if (n < 1 || n > 7)
 			abort();
 		for (size_t i = 0; i < n; i++)
