@@ -50,6 +50,16 @@ struct fp_tz {
 /* Parses a POSIX TZ rule; errors name the offending part. "" is refused. */
 int fp_tz_parse(const char *rule, struct fp_tz *tz, struct fp_err *err) FP_WUR;
 
+/*
+ * The POSIX TZ rule in the footer of a TZif file of version 2 or later
+ * (RFC 8536), copied into rule. A version 1 file, bad magic, a truncated
+ * file, an empty or unterminated footer: FP_EINVAL or FP_EUNSUPP (version
+ * 1); more than 1 MiB or a rule of FP_TZ_RULE_MAX bytes or more: FP_ETOOBIG.
+ * The rule is not parsed here (fp_tz_parse does that).
+ */
+int fp_tzif_footer(const uint8_t *buf, size_t len, char rule[FP_TZ_RULE_MAX],
+                   struct fp_err *err) FP_WUR;
+
 /* UTC: the zone with offset 0 and no DST. */
 void fp_tz_utc(struct fp_tz *tz);
 
