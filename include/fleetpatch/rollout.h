@@ -56,18 +56,19 @@ struct fp_rollout_phase {
 
 struct fp_rollout_spec {
 	struct fp_rollout_phase phase[FP_ROLLOUT_PHASES_MAX];
-	size_t nphases;                         /* 1 .. FP_ROLLOUT_PHASES_MAX */
-	int64_t start_at;                       /* UTC seconds; 0: when started */
-	int64_t defer_s;                        /* not before the release's publication + this */
+	size_t nphases;                          /* 1 .. FP_ROLLOUT_PHASES_MAX */
+	int64_t start_at;                        /* UTC seconds; 0: when started */
+	int64_t defer_s;                         /* not before the release's publication + this */
 	struct fp_window window[FP_WINDOWS_MAX]; /* device-local weekly windows */
-	size_t nwindows;                        /* 0: devices may update at any time */
-	int64_t rate_per_min;                   /* new assignments per minute; 0: unlimited */
-	int64_t deadline;                       /* UTC; from then on windows no longer hold back */
-	int priority;                           /* 0 .. FP_ROLLOUT_PRIORITY_MAX; higher wins */
-	int retries;                            /* extra attempts per device after a failure */
-	int64_t timeout_assigned_s;   /* an assigned device must start within this */
+	size_t nwindows;                         /* 0: devices may update at any time */
+	int64_t rate_per_min;                    /* new assignments per minute; 0: unlimited */
+	int64_t deadline;                        /* UTC; from then on windows no longer hold back */
+	int priority;                            /* 0 .. FP_ROLLOUT_PRIORITY_MAX; higher wins */
+	int retries;                             /* extra attempts per device after a failure */
+	int64_t timeout_assigned_s;              /* an assigned device must start within this */
 	int64_t timeout_installing_s; /* an installing device must report healthy within this */
-	int64_t timeout_reverting_s;  /* a reverting device must report the old release within this */
+	int64_t
+	    timeout_reverting_s; /* a reverting device must report the old release within this */
 };
 
 /*
@@ -103,15 +104,15 @@ void fp_rollout_phase_sizes(const struct fp_rollout_spec *s, size_t n,
                             size_t cum[FP_ROLLOUT_PHASES_MAX]);
 
 enum fp_rollout_state {
-	FP_RS_DRAFT = 0,         /* created; needs an approval */
-	FP_RS_APPROVED,          /* approved; needs a start */
-	FP_RS_RUNNING,           /* assigning (from not_before on) */
-	FP_RS_WAITING_APPROVAL,  /* the next phase waits for its own approval */
-	FP_RS_PAUSED,            /* by an operator or a tripped threshold */
-	FP_RS_REVERTING,         /* reinstalling the previous release */
-	FP_RS_COMPLETED,         /* every phase passed its gate and soak; terminal */
-	FP_RS_ABORTED,           /* terminal */
-	FP_RS_REVERTED,          /* terminal */
+	FP_RS_DRAFT = 0,        /* created; needs an approval */
+	FP_RS_APPROVED,         /* approved; needs a start */
+	FP_RS_RUNNING,          /* assigning (from not_before on) */
+	FP_RS_WAITING_APPROVAL, /* the next phase waits for its own approval */
+	FP_RS_PAUSED,           /* by an operator or a tripped threshold */
+	FP_RS_REVERTING,        /* reinstalling the previous release */
+	FP_RS_COMPLETED,        /* every phase passed its gate and soak; terminal */
+	FP_RS_ABORTED,          /* terminal */
+	FP_RS_REVERTED,         /* terminal */
 	FP_RS_COUNT
 };
 
@@ -133,12 +134,12 @@ enum fp_rollout_dev_state {
 struct fp_rollout {
 	struct fp_rollout_spec spec;
 	enum fp_rollout_state state;
-	int phase;             /* the current phase, 0 .. nphases - 1 */
-	int64_t not_before;    /* no assignment before: max(start_at, published + defer) */
-	int64_t phase_started; /* when the current phase started (0: not yet) */
-	int64_t gate_met_at;   /* when the current phase's success gate was met (0: not) */
-	int approved_phase;    /* the highest phase index approved to start */
-	uint32_t tripped;      /* bit i: phase i's failure threshold already tripped */
+	int phase;                 /* the current phase, 0 .. nphases - 1 */
+	int64_t not_before;        /* no assignment before: max(start_at, published + defer) */
+	int64_t phase_started;     /* when the current phase started (0: not yet) */
+	int64_t gate_met_at;       /* when the current phase's success gate was met (0: not) */
+	int approved_phase;        /* the highest phase index approved to start */
+	uint32_t tripped;          /* bit i: phase i's failure threshold already tripped */
 	int64_t rate_credit_milli; /* token bucket of the rate limit, in 1/1000 devices */
 	int64_t rate_at;           /* when the credit was last updated */
 	char reason[FP_ROLLOUT_REASON_MAX]; /* why it paused, aborted or reverted */
@@ -146,34 +147,34 @@ struct fp_rollout {
 
 /* One device of a rollout; the caller fills the inputs before each call. */
 struct fp_rollout_dev {
-	int64_t id;                           /* the caller's device id (not interpreted) */
-	int phase;                            /* the phase it belongs to */
+	int64_t id; /* the caller's device id (not interpreted) */
+	int phase;  /* the phase it belongs to */
 	enum fp_rollout_dev_state state;
-	int64_t since;                        /* when it entered its state */
-	int attempts;                         /* assignments of the new release so far */
-	int failures;                         /* failed attempts so far */
-	char reason[FP_ROLLOUT_REASON_MAX];   /* the last failure's reason */
+	int64_t since;                      /* when it entered its state */
+	int attempts;                       /* assignments of the new release so far */
+	int failures;                       /* failed attempts so far */
+	char reason[FP_ROLLOUT_REASON_MAX]; /* the last failure's reason */
 	/* Inputs from the caller: */
-	int in_window;  /* its local window is open now (or the rollout has none) */
-	int claimed;    /* another active rollout holds an assignment for it */
-	int outranked;  /* a running rollout of higher priority includes it */
-	int has_prev;   /* the release it ran before is known, so it can be reverted */
+	int in_window; /* its local window is open now (or the rollout has none) */
+	int claimed;   /* another active rollout holds an assignment for it */
+	int outranked; /* a running rollout of higher priority includes it */
+	int has_prev;  /* the release it ran before is known, so it can be reverted */
 	/* Output: */
-	int dirty;      /* set when a function changed this device */
+	int dirty; /* set when a function changed this device */
 };
 
 /* What a device's inventory report says about its current assignment. */
 enum fp_rollout_report_status {
-	FP_REP_NONE = 0,    /* nothing about this assignment yet */
-	FP_REP_INSTALLING,  /* downloading, installing, rebooting or checking health */
-	FP_REP_INSTALLED,   /* committed; idle with no error */
-	FP_REP_FAILED,      /* the update failed or rolled back; reason says why */
+	FP_REP_NONE = 0,   /* nothing about this assignment yet */
+	FP_REP_INSTALLING, /* downloading, installing, rebooting or checking health */
+	FP_REP_INSTALLED,  /* committed; idle with no error */
+	FP_REP_FAILED,     /* the update failed or rolled back; reason says why */
 };
 
 struct fp_rollout_report {
 	enum fp_rollout_report_status status;
-	int runs_target;  /* the firmware version it runs is the assigned release's */
-	int runs_prev;    /* the firmware version it runs is the previous release's */
+	int runs_target;    /* the firmware version it runs is the assigned release's */
+	int runs_prev;      /* the firmware version it runs is the previous release's */
 	const char *reason; /* for FP_REP_FAILED; borrowed */
 };
 
@@ -224,8 +225,8 @@ enum fp_rollout_command {
 	FP_CMD_START,       /* APPROVED → RUNNING */
 	FP_CMD_PAUSE,       /* RUNNING or WAITING_APPROVAL → PAUSED */
 	FP_CMD_RESUME,      /* PAUSED → RUNNING */
-	FP_CMD_ABORT,       /* any non-terminal state → ABORTED (assignments not started are withdrawn) */
-	FP_CMD_REVERT,      /* RUNNING, PAUSED, WAITING_APPROVAL, COMPLETED or ABORTED → REVERTING */
+	FP_CMD_ABORT, /* any non-terminal state → ABORTED (assignments not started are withdrawn) */
+	FP_CMD_REVERT, /* RUNNING, PAUSED, WAITING_APPROVAL, COMPLETED or ABORTED → REVERTING */
 	FP_CMD_COUNT
 };
 
