@@ -131,6 +131,11 @@ int agent_enroll(struct agent *a, struct fp_err *err)
 	if (rc)
 		goto out;
 	if (status == 202) {
+		/* Waiting devices ask again at the server's interval, as accepted ones poll. */
+		resp = json_loadb(m->buf, m->len, JSON_REJECT_DUPLICATES, NULL);
+		json_int_t wait = json_integer_value(json_object_get(resp, "poll_interval_s"));
+		if (wait > 0 && wait <= 7 * 86400)
+			a->poll_s = (long)wait;
 		rc =
 		    fp_err_set(err, FP_ELIMIT, "waiting for an operator to accept this device (%s)",
 		               a->c.identity);

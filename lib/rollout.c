@@ -623,6 +623,16 @@ static int reserve_for(struct fp_rollout_actions *out, const struct fp_rollout_d
 	return reserve(out, busy + EVENTS_PER_TICK_MAX);
 }
 
+/*
+ * A device cancelled after it was assigned the release: the withdrawal may
+ * have come after it fetched the assignment, so what it reports about that
+ * assignment is still the truth (a success there is reverted too).
+ */
+static int withdrawn(const struct fp_rollout_dev *d)
+{
+	return d->state == FP_RD_CANCELLED && d->attempts >= 1;
+}
+
 int fp_rollout_on_report(const struct fp_rollout *r, struct fp_rollout_dev *d,
                          const struct fp_rollout_report *rep, int64_t now)
 {
@@ -633,7 +643,7 @@ int fp_rollout_on_report(const struct fp_rollout *r, struct fp_rollout_dev *d,
 	switch (rep->status) {
 	case FP_REP_NONE: return 0;
 	case FP_REP_INSTALLING:
-		if (s != FP_RD_ASSIGNED && s != FP_RD_WAITING)
+		if (s != FP_RD_ASSIGNED && s != FP_RD_WAITING && !withdrawn(d))
 			return 0;
 		dev_set(d, FP_RD_INSTALLING, now);
 		return 1;
@@ -647,7 +657,7 @@ int fp_rollout_on_report(const struct fp_rollout *r, struct fp_rollout_dev *d,
 		if (rep->runs_target) {
 			/* The device is the truth: a success after a timeout still counts. */
 			if (s != FP_RD_ASSIGNED && s != FP_RD_INSTALLING && s != FP_RD_WAITING &&
-			    s != FP_RD_FAILED)
+			    s != FP_RD_FAILED && !withdrawn(d))
 				return 0;
 			dev_set(d, FP_RD_SUCCEEDED, now);
 			return 1;
@@ -660,6 +670,13 @@ int fp_rollout_on_report(const struct fp_rollout *r, struct fp_rollout_dev *d,
 		if (s == FP_RD_REVERTING) {
 			snprintf(why, sizeof(why), "revert failed: %s", reason);
 			snprintf(d->reason, sizeof(d->reason), "%s", why);
+			dev_set(d, FP_RD_FAILED, now);
+			return 1;
+		}
+		if (withdrawn(d)) {
+			/* Its rollout stopped: no retry. */
+			d->failures++;
+			snprintf(d->reason, sizeof(d->reason), "%s", reason);
 			dev_set(d, FP_RD_FAILED, now);
 			return 1;
 		}
@@ -691,8 +708,14 @@ static int revert_pass(struct fp_rollout *r, struct fp_rollout_dev *devs, size_t
 			}
 			break;
 		case FP_RD_ASSIGNED:
+			/* It may have fetched the assignment already: wait until it settles. */
 			act_dev(out, FP_ACT_WITHDRAW, i);
 			dev_set(d, FP_RD_CANCELLED, now);
+			busy = 1;
+			break;
+		case FP_RD_CANCELLED:
+			if (d->unsettled && now - d->since <= r->spec.timeout_assigned_s)
+				busy = 1;
 			break;
 		case FP_RD_PENDING:
 		case FP_RD_WAITING: dev_set(d, FP_RD_CANCELLED, now); break;
@@ -737,7 +760,7 @@ static void do_abort(struct fp_rollout *r, struct fp_rollout_dev *devs, size_t n
 
 /* Counts of phase p's devices. */
 struct phase_tally {
-	size_t total, failed, succeeded, possible;
+	size_t total, failed, succeeded, possible, in_flight;
 };
 
 static void tally(const struct fp_rollout_dev *devs, size_t n, int p, struct phase_tally *t)
@@ -755,6 +778,8 @@ static void tally(const struct fp_rollout_dev *devs, size_t n, int p, struct pha
 		else if (d->state == FP_RD_PENDING || d->state == FP_RD_WAITING ||
 		         d->state == FP_RD_ASSIGNED || d->state == FP_RD_INSTALLING)
 			t->possible++;
+		if (d->state == FP_RD_ASSIGNED || d->state == FP_RD_INSTALLING)
+			t->in_flight++;
 	}
 }
 
@@ -763,7 +788,12 @@ static void check_thresholds(struct fp_rollout *r, struct fp_rollout_dev *devs, 
                              int64_t now, struct fp_rollout_actions *out)
 {
 	for (int i = 0; i <= r->phase && i < (int)r->spec.nphases; i++) {
-		if (r->state != FP_RS_RUNNING && r->state != FP_RS_WAITING_APPROVAL)
+		/*
+		 * A paused rollout still trips: it may have paused for its gate while
+		 * devices were in flight, and their failures may call for abort or revert.
+		 */
+		if (r->state != FP_RS_RUNNING && r->state != FP_RS_WAITING_APPROVAL &&
+		    r->state != FP_RS_PAUSED)
 			return;
 		if ((r->tripped >> i) & 1u || (i == r->phase && r->phase_started == 0))
 			continue;
@@ -784,8 +814,9 @@ static void check_thresholds(struct fp_rollout *r, struct fp_rollout_dev *devs, 
 		    ph->name, t.failed, t.total, (long long)limit);
 		event(out, "threshold_tripped", "%s", r->reason);
 		if (ph->fail_action == FP_FAIL_PAUSE) {
+			if (r->state != FP_RS_PAUSED)
+				event(out, "paused", "%s", r->reason);
 			r->state = FP_RS_PAUSED;
-			event(out, "paused", "%s", r->reason);
 		} else if (ph->fail_action == FP_FAIL_ABORT) {
 			do_abort(r, devs, n, now, out);
 		} else {
@@ -811,7 +842,11 @@ static void check_gate(struct fp_rollout *r, struct fp_rollout_dev *devs, size_t
 		}
 	} else {
 		r->gate_met_at = 0;
-		if ((int64_t)(t.succeeded + t.possible) < need) {
+		/*
+		 * The gate can no longer be met; once the devices in flight have
+		 * reported, so that a failure threshold sees them all first.
+		 */
+		if ((int64_t)(t.succeeded + t.possible) < need && t.in_flight == 0) {
 			r->state = FP_RS_PAUSED;
 			snprintf(r->reason, sizeof(r->reason),
 			         "phase %s: the success gate (%lld of %zu) can no longer be met",
@@ -916,6 +951,15 @@ int fp_rollout_tick(struct fp_rollout *r, struct fp_rollout_dev *devs, size_t n,
 			    (devs[i].state == FP_RD_PENDING || devs[i].state == FP_RD_WAITING))
 				dev_set(&devs[i], FP_RD_SUPERSEDED, now);
 	/* (c) Only a running rollout decides more; reverting is step (k). */
+	/* A device that reported the release after the revert finished is reverted too. */
+	if (r->state == FP_RS_REVERTED)
+		for (size_t i = 0; i < n; i++)
+			if (devs[i].state == FP_RD_SUCCEEDED && devs[i].has_prev) {
+				r->state = FP_RS_REVERTING;
+				event(out, "reverting",
+				      "a device reported the release after the revert");
+				break;
+			}
 	if (r->state == FP_RS_REVERTING) {
 		revert_pass(r, devs, n, now, out);
 		goto out;

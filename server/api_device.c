@@ -220,9 +220,10 @@ void fp_api_device_auth(struct fp_req *r)
 	}
 	if (strcmp(d.status, FP_DEVSTAT_ACCEPTED) != 0) {
 		fp_reply(r, 202,
-		         json_pack("{s:s,s:I,s:s}", "status", d.status, "device_id",
+		         json_pack("{s:s,s:I,s:s,s:I}", "status", d.status, "device_id",
 		                   (json_int_t)d.id, "message",
-		                   "waiting for an operator to accept this device"));
+		                   "waiting for an operator to accept this device",
+		                   "poll_interval_s", (json_int_t)r->srv->cfg.poll_interval_s));
 		goto out;
 	}
 	char token[192], exp[32];

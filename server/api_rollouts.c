@@ -405,8 +405,14 @@ void fp_api_rollout_create(struct fp_req *r)
 	}
 	char obj[48];
 	snprintf(obj, sizeof(obj), "rollout:%" PRId64, id);
-	if (fp_api_finish(r, rc, &err, "rollout.create", obj, NULL, after) == 0)
+	/* The audit log keeps integers and text only: not the progress percentage. */
+	json_t *audited = after ? json_deep_copy(after) : NULL;
+	json_object_del(audited, "progress");
+	if (rc == 0 && !audited)
+		rc = fp_err_set(&err, FP_ENOMEM, "out of memory");
+	if (fp_api_finish(r, rc, &err, "rollout.create", obj, NULL, audited) == 0)
 		fp_reply(r, 201, json_incref(after));
+	json_decref(audited);
 	fp_ro_free(&full);
 	members_free(&m);
 	json_decref(target);
@@ -514,7 +520,7 @@ void fp_api_rollout_devices(struct fp_req *r)
 	if (fp_db_run(r->db, &err, &total,
 	              "SELECT COUNT(*) FROM rollout_devices WHERE rollout_id = ? AND "
 	              "(? = '' OR state = ?) AND (? < 0 OR phase = ?)",
-	              "isssii", id, st_name, st_name, (int64_t)ph, (int64_t)ph)) {
+	              "issii", id, st_name, st_name, (int64_t)ph, (int64_t)ph)) {
 		fp_reply_err(r, &err);
 		return;
 	}

@@ -221,6 +221,7 @@ static const char *const migrations[] = {
     " failures INTEGER NOT NULL DEFAULT 0,"
     " reason TEXT NOT NULL DEFAULT '',"
     " assigned_version INTEGER NOT NULL DEFAULT 0,"
+    " withdrawn_version INTEGER NOT NULL DEFAULT 0,"
     " prev_target TEXT,"
     " prev_version TEXT,"
     " PRIMARY KEY (rollout_id, device_id));"

@@ -73,7 +73,7 @@ static int load_devices(fp_db *db, struct fp_ro *ro, struct fp_err *err)
 	rc = fp_db_prepare(db,
 	                   "SELECT rd.device_id, rd.phase, rd.state, rd.since, rd.attempts, "
 	                   "rd.failures, rd.reason, rd.assigned_version, rd.prev_target, "
-	                   "rd.prev_version, "
+	                   "rd.prev_version, rd.withdrawn_version, "
 	                   "CASE WHEN ? THEN json_extract(d.record, '$.attributes.timezone') END "
 	                   "FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id "
 	                   "WHERE rd.rollout_id = ? ORDER BY rd.ord",
@@ -102,9 +102,11 @@ static int load_devices(fp_db *db, struct fp_ro *ro, struct fp_err *err)
 		x->assigned_version = fp_stmt_col_int(st, 7);
 		x->prev_target = dup_or_null(fp_stmt_col_text(st, 8));
 		x->prev_version = dup_or_null(fp_stmt_col_text(st, 9));
-		x->tz = dup_or_null(fp_stmt_col_text(st, 10));
+		x->withdrawn_version = fp_stmt_col_int(st, 10);
+		x->tz = dup_or_null(fp_stmt_col_text(st, 11));
 		x->loaded = d->state;
 		d->has_prev = x->prev_target != NULL;
+		d->unsettled = x->withdrawn_version > 0;
 		ro->n++;
 	}
 	fp_stmt_finalize(st);
@@ -317,8 +319,8 @@ static int device_action(fp_db *db, struct fp_ro *ro, const struct fp_rollout_ac
 		rc = still_ours(db, d->id, x->assigned_version, err);
 		if (rc <= 0)
 			return rc;
-		int64_t v = 0;
-		return fp_director_set(db, d->id, NULL, NULL, actor, &v, err);
+		/* Until the device reports this version, it may still install the release. */
+		return fp_director_set(db, d->id, NULL, NULL, actor, &x->withdrawn_version, err);
 	default: return 0;
 	}
 }
@@ -337,8 +339,8 @@ static int save_devices(fp_db *db, struct fp_ro *ro, struct fp_err *err)
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(db,
 	                       "UPDATE rollout_devices SET state = ?, since = ?, attempts = ?, "
-	                       "failures = ?, reason = ?, assigned_version = ? "
-	                       "WHERE rollout_id = ? AND device_id = ?",
+	                       "failures = ?, reason = ?, assigned_version = ?, "
+	                       "withdrawn_version = ? WHERE rollout_id = ? AND device_id = ?",
 	                       &st, err);
 	if (rc)
 		return rc;
@@ -352,8 +354,9 @@ static int save_devices(fp_db *db, struct fp_ro *ro, struct fp_err *err)
 		fp_stmt_int(st, 4, d->failures);
 		fp_stmt_text(st, 5, d->reason);
 		fp_stmt_int(st, 6, ro->x[i].assigned_version);
-		fp_stmt_int(st, 7, ro->id);
-		fp_stmt_int(st, 8, d->id);
+		fp_stmt_int(st, 7, ro->x[i].withdrawn_version);
+		fp_stmt_int(st, 8, ro->id);
+		fp_stmt_int(st, 9, d->id);
 		rc = fp_stmt_step(st, err);
 		rc = rc == FP_DB_DONE ? 0 : rc;
 		fp_stmt_reset(st);
@@ -534,14 +537,15 @@ int fp_rollouts_device_report(struct fp_server *s, fp_db *db, int64_t device_id,
 	int64_t av;
 	const char *target, *fw;
 	read_report(rec, &rep, &av, &target, &fw);
-	if (rep.status == FP_REP_NONE)
+	if (rep.status == FP_REP_NONE && av < 0)
 		return 0;
 	/* The rows this report can be about: devices with work in progress. */
 	fp_stmt *st = NULL;
 	int rc = fp_db_prepare(db,
 	                       "SELECT rd.rollout_id FROM rollout_devices rd "
 	                       "WHERE rd.device_id = ? AND rd.state IN ('waiting', 'assigned', "
-	                       "'installing', 'reverting', 'failed') AND rd.assigned_version > 0",
+	                       "'installing', 'reverting', 'failed', 'cancelled') "
+	                       "AND rd.assigned_version > 0",
 	                       &st, err);
 	if (rc)
 		return rc;
@@ -554,21 +558,40 @@ int fp_rollouts_device_report(struct fp_server *s, fp_db *db, int64_t device_id,
 	if (rc != FP_DB_DONE && rc != FP_DB_ROW)
 		return rc;
 	rc = 0;
+	/*
+	 * Only the rollout that made the device's current director assignment
+	 * hears its reports: two rollouts of one release must not take each
+	 * other's devices for their own.
+	 */
+	char owner[160] = "";
+	if (nids) {
+		rc = fp_db_prepare(
+		    db, "SELECT created_by FROM device_assignments WHERE device_id = ?", &st, err);
+		if (rc)
+			return rc;
+		fp_stmt_int(st, 1, device_id);
+		if (fp_stmt_step(st, err) == FP_DB_ROW)
+			copy(owner, sizeof(owner), fp_stmt_col_text(st, 0));
+		fp_stmt_finalize(st);
+	}
 	int64_t now = fp_now_s();
 	for (size_t k = 0; k < nids && rc == 0; k++) {
+		char me[48];
+		snprintf(me, sizeof(me), "rollout:%" PRId64, ids[k]);
+		if (strcmp(owner, me) != 0)
+			continue;
 		struct fp_ro ro;
 		rc = fp_ro_load(db, ids[k], 0, &ro, err);
 		if (rc)
 			break;
 		struct fp_rollout_dev d = {0};
 		char *prev_target = NULL, *prev_version = NULL;
-		int64_t assigned = 0;
-		rc = fp_db_prepare(
-		    db,
-		    "SELECT phase, state, since, attempts, failures, reason, "
-		    "assigned_version, prev_target, prev_version FROM rollout_devices "
-		    "WHERE rollout_id = ? AND device_id = ?",
-		    &st, err);
+		int64_t assigned = 0, withdrawn = 0;
+		rc = fp_db_prepare(db,
+		                   "SELECT phase, state, since, attempts, failures, reason, "
+		                   "assigned_version, prev_target, prev_version, withdrawn_version "
+		                   "FROM rollout_devices WHERE rollout_id = ? AND device_id = ?",
+		                   &st, err);
 		if (rc == 0) {
 			fp_stmt_int(st, 1, ro.id);
 			fp_stmt_int(st, 2, device_id);
@@ -588,6 +611,7 @@ int fp_rollouts_device_report(struct fp_server *s, fp_db *db, int64_t device_id,
 				assigned = fp_stmt_col_int(st, 6);
 				prev_target = dup_or_null(fp_stmt_col_text(st, 7));
 				prev_version = dup_or_null(fp_stmt_col_text(st, 8));
+				withdrawn = fp_stmt_col_int(st, 9);
 				d.has_prev = prev_target != NULL;
 			} else if (rc == FP_DB_DONE) {
 				rc = 0;
@@ -596,13 +620,20 @@ int fp_rollouts_device_report(struct fp_server *s, fp_db *db, int64_t device_id,
 			fp_stmt_finalize(st);
 		}
 		/*
-		 * The report is about our assignment when the device says it works on
-		 * that director version or a later one; an agent that does not say
-		 * (older agents) is matched by the target's name.
+		 * The report is about our assignment when the device says it took that
+		 * director version (or a later one) and names its target: its status
+		 * outlives the update it describes.
 		 */
 		const char *want = d.state == FP_RD_REVERTING ? prev_target : ro.target;
-		int ours = av >= 0 ? av >= assigned : (target && want && strcmp(target, want) == 0);
-		if (rc == 0 && d.id && ours) {
+		int ours =
+		    target && want && strcmp(target, want) == 0 && (av < 0 || av >= assigned);
+		/* The device took the withdrawal: whatever it does now is not this rollout's. */
+		if (rc == 0 && d.id && withdrawn > 0 && av >= withdrawn)
+			rc = fp_db_run(db, err, NULL,
+			               "UPDATE rollout_devices SET withdrawn_version = 0 "
+			               "WHERE rollout_id = ? AND device_id = ?",
+			               "ii", ro.id, device_id);
+		if (rc == 0 && d.id && ours && rep.status != FP_REP_NONE) {
 			rep.runs_target = fw && strcmp(fw, ro.target_version) == 0;
 			rep.runs_prev = fw && prev_version && strcmp(fw, prev_version) == 0;
 			if (fp_rollout_on_report(&ro.r, &d, &rep, now)) {
@@ -662,12 +693,16 @@ int fp_rollouts_tick(struct fp_server *s, fp_db *db, int64_t now, struct fp_err 
 {
 	/* Live rollouts, and finished ones whose devices are still in flight. */
 	fp_stmt *st = NULL;
-	int rc = fp_db_prepare(db,
-	                       "SELECT id FROM rollouts WHERE state IN ('running', "
-	                       "'waiting_approval', 'paused', 'reverting') UNION "
-	                       "SELECT DISTINCT rollout_id FROM rollout_devices WHERE state IN "
-	                       "('assigned', 'installing', 'reverting') ORDER BY 1",
-	                       &st, err);
+	int rc =
+	    fp_db_prepare(db,
+	                  "SELECT id FROM rollouts WHERE state IN ('running', "
+	                  "'waiting_approval', 'paused', 'reverting') UNION "
+	                  "SELECT DISTINCT rollout_id FROM rollout_devices WHERE state IN "
+	                  "('assigned', 'installing', 'reverting') UNION "
+	                  "SELECT DISTINCT rd.rollout_id FROM rollout_devices rd JOIN rollouts "
+	                  "ro ON ro.id = rd.rollout_id WHERE ro.state = 'reverted' AND "
+	                  "rd.state = 'succeeded' AND rd.prev_target IS NOT NULL ORDER BY 1",
+	                  &st, err);
 	if (rc)
 		return rc;
 	int64_t *ids = NULL;

@@ -22,6 +22,7 @@
 /* Server-side facts about one device of a rollout, beside the core's view. */
 struct fp_ro_dev {
 	int64_t assigned_version;         /* the director version of our latest assignment */
+	int64_t withdrawn_version;        /* the version that withdrew it, until it saw it (else 0) */
 	char *prev_target;                /* owned; the release it ran before (NULL: unknown) */
 	char *prev_version;               /* owned */
 	char *tz;                         /* owned; its time zone attribute (NULL: UTC) */

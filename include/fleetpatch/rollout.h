@@ -159,6 +159,12 @@ struct fp_rollout_dev {
 	int claimed;   /* another active rollout holds an assignment for it */
 	int outranked; /* a running rollout of higher priority includes it */
 	int has_prev;  /* the release it ran before is known, so it can be reverted */
+	/*
+	 * Its assignment was withdrawn and it has not yet reported that it saw
+	 * the withdrawal: it may still install the release, so a revert waits for
+	 * it (at most timeout_assigned_s).
+	 */
+	int unsettled;
 	/* Output: */
 	int dirty; /* set when a function changed this device */
 };

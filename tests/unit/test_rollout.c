@@ -835,9 +835,36 @@ static void test_revert_flow(void **state)
 	assert_int_equal(fp_rollout_on_report(&R, &D[1], &bad, T0 + 6), 1);
 	assert_string_equal(D[1].reason, "revert failed: no space");
 	assert_int_equal(D[1].state, FP_RD_FAILED);
+	/* Device 2 has not yet said it saw its withdrawal: the revert waits for it... */
+	D[2].unsettled = 1;
+	tick(T0 + 7);
+	assert_int_equal(R.state, FP_RS_REVERTING);
+	/* ...but not longer than an assigned device may stay silent. */
+	tick(D[2].since + R.spec.timeout_assigned_s + 1);
+	assert_int_equal(R.state, FP_RS_REVERTED);
+	/* Or it settles; either way the revert is done. */
+	R.state = FP_RS_REVERTING;
+	D[2].unsettled = 0;
 	tick(T0 + 7);
 	assert_int_equal(R.state, FP_RS_REVERTED);
 	assert_non_null(find_event("reverted"));
+	/*
+	 * Device 2's withdrawal came after it had fetched its assignment: it
+	 * reports the new release late. It counts, and is reverted too.
+	 */
+	report(2, FP_REP_INSTALLED, 1, T0 + 8);
+	assert_int_equal(D[2].state, FP_RD_SUCCEEDED);
+	assert_int_equal(tick(T0 + 9), 1);
+	assert_non_null(find_event("reverting"));
+	assert_true(has_action(FP_ACT_REVERT, 2));
+	assert_int_equal(R.state, FP_RS_REVERTING);
+	report(2, FP_REP_INSTALLING, 0, T0 + 10); /* about the revert: not a state change */
+	assert_int_equal(fp_rollout_on_report(&R, &D[2], &prev, T0 + 11), 1);
+	tick(T0 + 12);
+	assert_int_equal(R.state, FP_RS_REVERTED);
+	/* Device 5 was never assigned: a report from it changes nothing. */
+	report(5, FP_REP_INSTALLED, 1, T0 + 13);
+	assert_int_equal(D[5].state, FP_RD_CANCELLED);
 }
 
 static void test_completion_waits(void **state)
@@ -903,7 +930,8 @@ static void test_reports_total(void **state)
 	    [FP_RD_FAILED] = {-1, -1, FP_RD_SUCCEEDED, -1},
 	    [FP_RD_REVERTING] = {-1, -1, -1, FP_RD_FAILED},
 	    [FP_RD_REVERTED] = {-1, -1, -1, -1},
-	    [FP_RD_CANCELLED] = {-1, -1, -1, -1},
+	    /* Withdrawn after its assignment (attempts 1): what it did still counts. */
+	    [FP_RD_CANCELLED] = {-1, FP_RD_INSTALLING, FP_RD_SUCCEEDED, FP_RD_FAILED},
 	    [FP_RD_SUPERSEDED] = {-1, -1, -1, -1},
 	};
 	for (int retries = 0; retries <= 1; retries++)
@@ -936,12 +964,23 @@ static void test_reports_total(void **state)
 					assert_int_equal(D[0].since, T0 + 9);
 				}
 				if (st == FP_REP_FAILED &&
-				    (s == FP_RD_ASSIGNED || s == FP_RD_INSTALLING)) {
+				    (s == FP_RD_ASSIGNED || s == FP_RD_INSTALLING ||
+				     s == FP_RD_CANCELLED)) {
 					assert_int_equal(D[0].failures, 1);
 					assert_string_equal(D[0].reason,
 					                    "the device reported a failure");
 				}
 			}
+	/* A device cancelled before it was ever assigned has nothing to report. */
+	for (int st = FP_REP_INSTALLING; st <= FP_REP_FAILED; st++) {
+		setup("{\"phases\":[{\"percent\":100}]}", 1);
+		R.state = FP_RS_ABORTED;
+		D[0].state = FP_RD_CANCELLED;
+		D[0].attempts = 0;
+		struct fp_rollout_report rep = {.status = st, .runs_target = 1};
+		assert_int_equal(fp_rollout_on_report(&R, &D[0], &rep, T0), 0);
+		assert_int_equal(D[0].state, FP_RD_CANCELLED);
+	}
 	/* Installed but another version: a failure. */
 	setup("{\"phases\":[{\"percent\":100}]}", 1);
 	R.state = FP_RS_RUNNING;
