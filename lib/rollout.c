@@ -199,7 +199,7 @@ static int phase_from_json(const json_t *o, size_t i, struct fp_rollout_phase *p
 	                                      "success", "failure", "approval", NULL};
 	static const char *const fmembers[] = {"percent", "count", "action", NULL};
 	char where[48], w[96];
-	int64_t v;
+	int64_t v = 0;
 	int rc;
 	snprintf(where, sizeof(where), "phases[%zu]", i);
 	if (!json_is_object(o))
@@ -332,7 +332,7 @@ int fp_rollout_spec_from_json(const json_t *j, struct fp_rollout_spec *out, stru
 	                                      "timeouts",        NULL};
 	struct fp_rollout_spec *s = calloc(1, sizeof(*s));
 	const json_t *x;
-	int64_t v;
+	int64_t v = 0;
 	int rc = 0;
 	if (!s)
 		return fp_err_set(err, FP_ENOMEM, "rollout: out of memory");
