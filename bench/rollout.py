@@ -82,7 +82,8 @@ def main():
             f.write(os.urandom(IMAGE))
         run([CLI, "release", "upload", name], env, d)
         run([CLI, "release", "create", "--artifact", name, "--name", name, "--version", version,
-             "--hardware", "sim-1", "--security-counter", "1", "--out", "targets.json",
+             "--hardware", "sim-1", "--security-counter", "1", "--backend", "ab",
+             "--out", "targets.json",
              "--from-server"], env, d)
         run([CLI, "metadata", "sign", "targets.json"] + key, env, d)
         run([CLI, "release", "publish", "targets.json"], env, d)
