@@ -21,6 +21,7 @@ static const char usage[] =
     "  create --name N --release TARGET (--group G | --filter EXPR) [--spec FILE]\n"
     "         [--phase SIZE[:SOAK[:SUCCESS[:FAIL[:ACTION]]]]]... [--window DAYS,HH:MM-HH:MM]...\n"
     "         [--start-at T] [--defer D] [--rate N] [--deadline T] [--priority N] [--retries N]\n"
+    "  from-plan --model M --firmware F [--manufacturer X] [--release TARGET] [--spec FILE]\n"
     "  list [--state S] [--page N] [--per-page N] [--all]\n"
     "  status ID [--watch] [--interval S]\n"
     "  devices ID [--state S] [--phase N] [--page N] [--per-page N] [--all]\n"
@@ -282,6 +283,75 @@ out:
 	json_decref(body);
 	json_decref(phases);
 	json_decref(windows);
+	return ex;
+}
+
+static int rollout_from_plan(struct cli *c, int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fleetpatch rollout from-plan --model M --firmware F [--manufacturer X]\n"
+	    "           [--release TARGET] [--name N] [--spec FILE] [--json]\n"
+	    "\n"
+	    "Turns a row of the remediation plan ('fleetpatch vuln plan') into a draft\n"
+	    "rollout of its release (the recommended one unless --release names another) to\n"
+	    "the devices that run firmware F on model M. --spec FILE gives the phases and\n"
+	    "the rest of the specification as JSON; by default a 10% canary that soaks an\n"
+	    "hour, then everyone.\n";
+	enum { O_MODEL = CLI_OPT_FIRST_OWN, O_FW, O_MAN, O_REL, O_NAME, O_SPEC };
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {"model", required_argument, NULL, O_MODEL},
+	    {"firmware", required_argument, NULL, O_FW},
+	    {"manufacturer", required_argument, NULL, O_MAN},
+	    {"release", required_argument, NULL, O_REL},
+	    {"name", required_argument, NULL, O_NAME},
+	    {"spec", required_argument, NULL, O_SPEC},
+	    CLI_OPTS_END,
+	};
+	static const char *const keys[] = {"",        "model", "firmware_version", "manufacturer",
+	                                   "release", "name"};
+	json_t *body = json_object();
+	const char *spec_file = NULL;
+	int o, ex = CLI_EXIT_OK;
+	while ((o = cli_opt(c, argc, argv, opts, use)) != -1) {
+		if (o == CLI_STOP) {
+			ex = c->rc;
+			goto out;
+		}
+		if (o == O_SPEC)
+			spec_file = optarg;
+		else if (o >= O_MODEL && o <= O_NAME)
+			json_object_set_new(body, keys[o - O_MODEL + 1], json_string(optarg));
+	}
+	if (cli_operands(c, argc, argv, 0, use)) {
+		ex = c->rc;
+		goto out;
+	}
+	if (!json_object_get(body, "model") || !json_object_get(body, "firmware_version")) {
+		ex = cli_usage_error(use, "--model and --firmware are required");
+		goto out;
+	}
+	if (spec_file) {
+		char *text = NULL;
+		size_t len = 0;
+		if ((ex = cli_read_file(spec_file, SPEC_FILE_MAX, &text, &len)))
+			goto out;
+		json_error_t je;
+		json_t *spec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+		free(text);
+		if (!json_is_object(spec)) {
+			cli_error("%s: not a JSON object: %s (line %d)", spec_file, je.text,
+			          je.line);
+			json_decref(spec);
+			ex = CLI_EXIT_USAGE;
+			goto out;
+		}
+		json_object_update_missing(body, spec);
+		json_decref(spec);
+	}
+	ex = cli_show(c, "POST", "/api/v1/remediation/rollouts", body);
+out:
+	json_decref(body);
 	return ex;
 }
 
@@ -560,9 +630,11 @@ STEP(rollout_revert, "revert",
 int cli_cmd_rollout(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-	    {"create", rollout_create},   {"list", rollout_list},       {"status", rollout_status},
-	    {"devices", rollout_devices}, {"approve", rollout_approve}, {"start", rollout_start},
-	    {"pause", rollout_pause},     {"resume", rollout_resume},   {"abort", rollout_abort},
+	    {"create", rollout_create},   {"from-plan", rollout_from_plan},
+	    {"list", rollout_list},       {"status", rollout_status},
+	    {"devices", rollout_devices}, {"approve", rollout_approve},
+	    {"start", rollout_start},     {"pause", rollout_pause},
+	    {"resume", rollout_resume},   {"abort", rollout_abort},
 	    {"revert", rollout_revert},
 	};
 	return cli_dispatch(c, argc, argv, cmds, sizeof(cmds) / sizeof(cmds[0]), usage);

@@ -147,6 +147,9 @@ void fp_api_rollout_pause(struct fp_req *r);
 void fp_api_rollout_resume(struct fp_req *r);
 void fp_api_rollout_abort(struct fp_req *r);
 void fp_api_rollout_revert(struct fp_req *r);
+/* Creates a draft rollout from body (as POST /api/v1/rollouts) and replies. */
+void fp_rollout_create_draft(struct fp_req *r, const json_t *body);
+void fp_api_remediation_rollout(struct fp_req *r);
 
 /* api_device.c: what devices themselves call */
 void fp_api_device_auth(struct fp_req *r);

@@ -293,6 +293,11 @@ static int insert_devices(fp_db *db, int64_t id, struct members *m,
 
 void fp_api_rollout_create(struct fp_req *r)
 {
+	fp_rollout_create_draft(r, r->json);
+}
+
+void fp_rollout_create_draft(struct fp_req *r, const json_t *body)
+{
 	static const char *const own[] = {"name", "release", "group", "filter", NULL};
 	struct fp_err err = {0};
 	struct members m = {0};
@@ -302,14 +307,14 @@ void fp_api_rollout_create(struct fp_req *r)
 	const char *name, *release, *group, *filter;
 	int rc = 0;
 	m.err = &err;
-	if (!json_is_object(r->json)) {
+	if (!json_is_object(body)) {
 		fp_reply_error(r, 400, "invalid", "request body must be a JSON object");
 		return;
 	}
-	if (text_field(r, r->json, "name", FP_RO_NAME_MAX, 1, &name) ||
-	    text_field(r, r->json, "release", 255, 1, &release) ||
-	    text_field(r, r->json, "group", 128, 0, &group) ||
-	    text_field(r, r->json, "filter", 4096, 0, &filter))
+	if (text_field(r, body, "name", FP_RO_NAME_MAX, 1, &name) ||
+	    text_field(r, body, "release", 255, 1, &release) ||
+	    text_field(r, body, "group", 128, 0, &group) ||
+	    text_field(r, body, "filter", 4096, 0, &filter))
 		return;
 	if (!group == !filter) {
 		fp_reply_error(r, 400, "invalid",
@@ -318,7 +323,7 @@ void fp_api_rollout_create(struct fp_req *r)
 		return;
 	}
 	/* Everything else is the specification. */
-	spec = json_deep_copy(r->json);
+	spec = json_deep_copy(body);
 	for (const char *const *k = own; spec && *k; k++)
 		json_object_del(spec, *k);
 	if (!spec) {

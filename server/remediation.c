@@ -652,3 +652,111 @@ void fp_api_remediation_plan(struct fp_req *r)
 	plan_free(&p);
 	fp_reply_page(r, arr, total, page, per_page);
 }
+
+/* A filter string literal: "v" with " and \ escaped (v is printable text). */
+static void quote(const char *v, char *out, size_t n)
+{
+	size_t k = 0;
+	out[k++] = '"';
+	for (; *v && k + 3 < n; v++) {
+		if (*v == '"' || *v == '\\')
+			out[k++] = '\\';
+		out[k++] = *v;
+	}
+	out[k++] = '"';
+	out[k] = '\0';
+}
+
+/*
+ * POST /api/v1/remediation/rollouts: one row of the plan, (manufacturer,
+ * model, firmware) and a release (the recommended one unless named), as a
+ * draft rollout to the devices that run that firmware. Other members are
+ * the rollout's specification; without phases, a 10 % canary that soaks an
+ * hour, then everyone.
+ */
+void fp_api_remediation_rollout(struct fp_req *r)
+{
+	static const char *const own[] = {"manufacturer", "model", "firmware_version", NULL};
+	const char *key[3];
+	if (!json_is_object(r->json)) {
+		fp_reply_error(r, 400, "invalid", "request body must be a JSON object");
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		const json_t *v = json_object_get(r->json, own[i]);
+		key[i] = json_string_value(v);
+		if ((v || i > 0) &&
+		    (!key[i] || !fp_text_valid(key[i], 256) || (i > 0 && !*key[i]))) {
+			fp_reply_error(
+			    r, 400, "invalid",
+			    "%s: expected %stext of at most 256 bytes, as in the plan's row",
+			    own[i], i > 0 ? "non-empty " : "");
+			return;
+		}
+	}
+	const char *man = key[0] ? key[0] : "", *model = key[1], *fw = key[2];
+	const json_t *jrel = json_object_get(r->json, "release");
+	const char *release = json_string_value(jrel);
+	if (jrel && (!release || !fp_text_valid(release, 255))) {
+		fp_reply_error(r, 400, "invalid", "release: expected a published target's name");
+		return;
+	}
+	struct plan p = {.db = r->db, .w = r->srv->cfg.risk};
+	struct fp_err err = {0};
+	int rc = fp_db_begin(r->db, &err);
+	if (rc == 0)
+		rc = plan_build(&p, model, &err);
+	fp_db_rollback(r->db);
+	if (rc) {
+		plan_free(&p);
+		fp_reply_err(r, &err);
+		return;
+	}
+	const struct row *row = NULL;
+	for (size_t i = 0; i < p.nrows && !row; i++) {
+		const struct row *x = &p.row[i];
+		if (strcmp(x->manufacturer, man) == 0 && strcmp(x->model, model) == 0 &&
+		    strcmp(x->firmware, fw) == 0 &&
+		    (release ? strcmp(x->rel->name, release) == 0 : x->recommended))
+			row = x;
+	}
+	if (!row) {
+		fp_reply_error(r, 404, "not_found",
+		               "the remediation plan has no row for %.64s%s%.64s %.64s%s%.200s%s "
+		               "(see GET /api/v1/remediation)",
+		               man, *man ? " " : "", model, fw, release ? " with release " : "",
+		               release ? release : "",
+		               release ? "" : " with a recommended release");
+		plan_free(&p);
+		return;
+	}
+	char qm[600], qmod[600], qfw[600], filter[2048], name[160];
+	quote(man, qm, sizeof(qm));
+	quote(model, qmod, sizeof(qmod));
+	quote(fw, qfw, sizeof(qfw));
+	snprintf(filter, sizeof(filter), "model == %s and firmware_version == %s%s%s", qmod, qfw,
+	         *man ? " and manufacturer == " : "", *man ? qm : "");
+	snprintf(name, sizeof(name), "remediate %.40s %.40s to %.60s", model, fw,
+	         row->rel->version);
+	json_t *body = json_deep_copy(r->json);
+	for (int i = 0; body && i < 3; i++)
+		json_object_del(body, own[i]);
+	if (body) {
+		json_object_set_new(body, "release", json_string(row->rel->name));
+		json_object_set_new(body, "filter", json_string(filter));
+		if (!json_object_get(body, "name"))
+			json_object_set_new(body, "name", json_string(name));
+		if (!json_object_get(body, "phases"))
+			json_object_set_new(body, "phases",
+			                    json_pack("[{s:s,s:i,s:s},{s:s,s:i}]", "name", "canary",
+			                              "percent", 10, "soak", "1h", "name", "all",
+			                              "percent", 100));
+	}
+	plan_free(&p);
+	if (!body) {
+		fp_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	fp_rollout_create_draft(r, body);
+	json_decref(body);
+}

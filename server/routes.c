@@ -70,6 +70,7 @@ static struct fp_route routes[] = {
     R("GET", "/api/v1/devices/{id}/exposures", U(VIEWER), 0, 0, fp_api_device_exposures),
     R("GET", "/api/v1/groups/{name}/exposures", U(VIEWER), 0, 0, fp_api_group_exposures),
     R("GET", "/api/v1/remediation", U(VIEWER), 0, 0, fp_api_remediation_plan),
+    R("POST", "/api/v1/remediation/rollouts", U(OPERATOR), 65536, 0, fp_api_remediation_rollout),
     R("POST", "/api/v1/devices/{id}/sbom", U(OPERATOR), FP_SBOM_BODY_MAX, 1, fp_api_device_sbom),
     R("GET", "/api/v1/cves/{id}", U(VIEWER), 0, 0, fp_api_cve_get),
     R("GET", "/api/v1/model-cpes", U(VIEWER), 0, 0, fp_api_model_cpes_list),

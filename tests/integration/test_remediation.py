@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from fpharness import BUILD, SOURCE, TIMEOUT, Server
+from fpharness import DeviceKey, BUILD, SOURCE, TIMEOUT, Server
 
 CLI = os.path.join(BUILD, "fleetpatch")
 DATA = os.path.join(SOURCE, "..", "shared", "data")
@@ -96,14 +96,18 @@ class RemediationTest(unittest.TestCase):
                 "firmware_cpe": KERNEL + "*:*:*:*:*:*:*:*"}, token=cls.t)
             assert r.status == 200, r
         cls.dev = {}
+        cls.keys = {}
         for name, model, fw, exposure in (("a1", "gw-1", "6.1.50", "internet"),
                                           ("a2", "gw-1", "6.1.50", "internet"),
                                           ("a3", "gw-1", "6.1.50", "internal"),
                                           ("b1", "gw-1", "6.6.10", "internal"),
                                           ("c1", "gw-2", "6.1.50", "isolated")):
+            # Each has its agent's key registered (pre-authorised), for the rollout test.
+            cls.keys[name] = DeviceKey(cls.tmp.name)
             r = cls.s.request("POST", "/api/v1/devices", {
                 "identity": "serial:rem-" + name, "manufacturer": "Acme", "model": model,
-                "firmware": fw, "exposure": exposure}, token=cls.t)
+                "firmware": fw, "exposure": exposure,
+                "public_key": cls.keys[name].public_pem}, token=cls.t)
             assert r.status == 201, r
             cls.dev[name] = r.json()["id"]
         cls.feed("kev", kev_raw)
@@ -254,6 +258,55 @@ class RemediationTest(unittest.TestCase):
         p = subprocess.run([CLI, "vuln", "plan", "extra"], env=self.env, capture_output=True,
                            timeout=TIMEOUT)
         self.assertEqual(p.returncode, 2, p)
+
+    def test_row_becomes_a_draft_rollout(self):
+        # The devices' agents enrol with their registered keys: accepted at once.
+        for name in ("a1", "a2", "a3", "b1"):
+            r = self.keys[name].auth(self.s, "serial:rem-" + name)
+            self.assertEqual(r.status, 200, r)
+        before = self.s.request("GET", "/api/v1/rollouts", token=self.t).json()["total"]
+        # Bad rows: nothing is created.
+        for body, status in (({"model": "gw-1"}, 400),
+                             ({"model": "gw-1", "firmware_version": 7}, 400),
+                             ({"manufacturer": "Acme", "model": "gw-2",
+                               "firmware_version": "6.1.50"}, 404),
+                             ({"manufacturer": "Acme", "model": "gw-1",
+                               "firmware_version": "6.1.50", "release": "gw-6.1.10.bin"}, 404),
+                             ({"manufacturer": "Acme", "model": "gw-1",
+                               "firmware_version": "6.1.50", "phases": [{"percent": 50}]},
+                              400)):
+            r = self.s.request("POST", "/api/v1/remediation/rollouts", body, token=self.t)
+            self.assertEqual(r.status, status, (body, r))
+        self.assertEqual(
+            self.s.request("GET", "/api/v1/rollouts", token=self.t).json()["total"], before)
+        # The recommended row for gw-1 on 6.1.50 becomes a draft to exactly its 3 devices.
+        rec = [x for x in self.plan()["items"] if x["recommended"] and
+               x["firmware_version"] == "6.1.50"]
+        self.assertEqual(len(rec), 1)
+        r = self.s.request("POST", "/api/v1/remediation/rollouts",
+                           {"manufacturer": "Acme", "model": "gw-1",
+                            "firmware_version": "6.1.50"}, token=self.t)
+        self.assertEqual(r.status, 201, r)
+        ro = r.json()
+        self.assertEqual(ro["state"], "draft")
+        self.assertEqual(ro["release"], rec[0]["release"]["target"])
+        self.assertEqual(ro["release_version"], rec[0]["release"]["version"])
+        self.assertEqual(ro["devices"], rec[0]["devices"])
+        self.assertIn('firmware_version == "6.1.50"', ro["target_set"]["filter"])
+        self.assertEqual([p["name"] for p in ro["phases"]], ["canary", "all"])
+        devs = self.s.request("GET", "/api/v1/rollouts/%d/devices" % ro["id"],
+                              token=self.t).json()["items"]
+        self.assertEqual({d["device_id"] for d in devs},
+                         {self.dev["a1"], self.dev["a2"], self.dev["a3"]})
+        self.s.request("POST", "/api/v1/rollouts/%d/abort" % ro["id"], {}, token=self.t)
+        # The CLI does the same, here for the other release of the row, as named.
+        other = [x for x in self.plan()["items"] if not x["recommended"] and
+                 x["firmware_version"] == "6.1.50"][0]["release"]["target"]
+        out = self.cli(["--json", "rollout", "from-plan", "--manufacturer", "Acme", "--model",
+                        "gw-1", "--firmware", "6.1.50", "--release", other]).stdout
+        ro = json.loads(out)
+        self.assertEqual((ro["release"], ro["devices"], ro["state"]), (other, 3, "draft"))
+        self.s.request("POST", "/api/v1/rollouts/%d/abort" % ro["id"], {}, token=self.t)
 
     def test_plan_changes_nothing(self):
         before = self.s.request("GET", "/api/v1/findings?per_page=1", token=self.t).json()
