@@ -149,7 +149,7 @@ def main():
                 break
             if ro["state"] not in ("running", "approved"):
                 sys.exit("the rollout is %s: %s" % (ro["state"], ro["reason"]))
-            time.sleep(0.25)
+            time.sleep(1)
         took = time.time() - start
         cpu = cpu_s(s.proc.pid) - cpu0
         fcpu = cpu_s(fleet.pid) - fcpu0

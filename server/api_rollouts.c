@@ -401,9 +401,9 @@ void fp_rollout_create_draft(struct fp_req *r, const json_t *body)
 		rc = conflicts(r->db, id, ro.spec.priority, &err);
 	struct fp_ro full = {0};
 	if (rc == 0)
-		rc = fp_ro_load(r->db, id, 1, &full, &err);
+		rc = fp_ro_load(r->db, id, 0, &full, &err);
 	if (rc == 0) {
-		after = fp_ro_json(&full);
+		after = fp_ro_json(r->db, &full);
 		if (after)
 			json_object_set_new(after, "incompatible_devices",
 			                    json_integer((json_int_t)m.incompatible));
@@ -434,10 +434,10 @@ static json_t *rollout_row_json(struct fp_req *r, fp_stmt *st)
 {
 	struct fp_ro ro;
 	struct fp_err err = {0};
-	if (fp_ro_load(r->db, fp_stmt_col_int(st, 0), 1, &ro, &err))
+	if (fp_ro_load(r->db, fp_stmt_col_int(st, 0), 0, &ro, &err))
 		return json_pack("{s:I,s:s}", "id", (json_int_t)fp_stmt_col_int(st, 0), "error",
 		                 err.msg);
-	json_t *o = fp_ro_json(&ro);
+	json_t *o = fp_ro_json(r->db, &ro);
 	fp_ro_free(&ro);
 	return o;
 }
@@ -476,11 +476,11 @@ void fp_api_rollout_get(struct fp_req *r)
 	int64_t id;
 	if (fp_req_id(r, 0, &id))
 		return;
-	if (fp_ro_load(r->db, id, 1, &ro, &err)) {
+	if (fp_ro_load(r->db, id, 0, &ro, &err)) {
 		fp_reply_err(r, &err);
 		return;
 	}
-	json_t *o = fp_ro_json(&ro);
+	json_t *o = fp_ro_json(r->db, &ro);
 	fp_ro_free(&ro);
 	if (!o)
 		fp_reply_error(r, 500, "internal", "out of memory");
@@ -664,8 +664,8 @@ static void command(struct fp_req *r, enum fp_rollout_command cmd)
 		fp_rollouts_kick(r->srv);
 		fp_webhook_kick();
 		struct fp_ro fresh;
-		if (fp_ro_load(r->db, id, 1, &fresh, &err) == 0) {
-			fp_reply(r, 200, fp_ro_json(&fresh));
+		if (fp_ro_load(r->db, id, 0, &fresh, &err) == 0) {
+			fp_reply(r, 200, fp_ro_json(r->db, &fresh));
 			fp_ro_free(&fresh);
 		} else {
 			fp_reply_err(r, &err);

@@ -434,15 +434,38 @@ static json_t *counts_json(const size_t by_state[FP_RD_COUNT])
 	return o;
 }
 
-json_t *fp_ro_json(const struct fp_ro *ro)
+/* Per-phase counts of each device state, by the database (no device is loaded). */
+static int counts(fp_db *db, const struct fp_ro *ro, struct fp_rollout_counts *c)
+{
+	fp_stmt *st = NULL;
+	enum fp_rollout_dev_state ds;
+	int rc = fp_db_prepare(db,
+	                       "SELECT phase, state, COUNT(*) FROM rollout_devices "
+	                       "WHERE rollout_id = ? GROUP BY phase, state",
+	                       &st, NULL);
+	if (rc)
+		return rc;
+	fp_stmt_int(st, 1, ro->id);
+	while ((rc = fp_stmt_step(st, NULL)) == FP_DB_ROW) {
+		int64_t ph = fp_stmt_col_int(st, 0), k = fp_stmt_col_int(st, 2);
+		if (ph < 0 || ph >= FP_ROLLOUT_PHASES_MAX ||
+		    fp_rollout_dev_state_from_name(fp_stmt_col_text(st, 1), &ds))
+			continue;
+		c->total[ph] += (size_t)k;
+		c->by_state[ph][ds] += (size_t)k;
+	}
+	fp_stmt_finalize(st);
+	return rc == FP_DB_DONE ? 0 : rc;
+}
+
+json_t *fp_ro_json(fp_db *db, const struct fp_ro *ro)
 {
 	struct fp_rollout_counts *c = calloc(1, sizeof(*c));
 	json_t *o = NULL, *phases = json_array(), *spec = fp_rollout_spec_to_json(&ro->r.spec);
 	size_t all[FP_RD_COUNT] = {0}, total = 0;
 	char nb[32] = "";
-	if (!c || !phases || !spec)
+	if (!c || !phases || !spec || counts(db, ro, c))
 		goto out;
-	fp_rollout_count(&ro->r, ro->devs, ro->n, c);
 	const struct fp_rollout_spec *sp = &ro->r.spec;
 	for (size_t i = 0; i < sp->nphases; i++) {
 		const struct fp_rollout_phase *p = &sp->phase[i];

@@ -21,11 +21,11 @@
 
 /* Server-side facts about one device of a rollout, beside the core's view. */
 struct fp_ro_dev {
-	int64_t assigned_version;         /* the director version of our latest assignment */
-	int64_t withdrawn_version;        /* the version that withdrew it, until it saw it (else 0) */
-	char *prev_target;                /* owned; the release it ran before (NULL: unknown) */
-	char *prev_version;               /* owned */
-	char *tz;                         /* owned; its time zone attribute (NULL: UTC) */
+	int64_t assigned_version;  /* the director version of our latest assignment */
+	int64_t withdrawn_version; /* the version that withdrew it, until it saw it (else 0) */
+	char *prev_target;         /* owned; the release it ran before (NULL: unknown) */
+	char *prev_version;        /* owned */
+	char *tz;                  /* owned; its time zone attribute (NULL: UTC) */
 	enum fp_rollout_dev_state loaded; /* the state when loaded (to count changes) */
 };
 
@@ -65,8 +65,12 @@ int fp_ro_apply(struct fp_server *s, fp_db *db, struct fp_ro *ro,
                 const struct fp_rollout_actions *acts, const struct fp_principal *who,
                 struct fp_err *err) FP_WUR;
 
-/* The rollout with per-phase counts and progress, as the API shows it. Caller decrefs. */
-json_t *fp_ro_json(const struct fp_ro *ro);
+/*
+ * The rollout with per-phase counts and progress, as the API shows it (the
+ * counts come from the database; ro's devices need not be loaded). Caller
+ * decrefs; NULL when out of memory or the database fails.
+ */
+json_t *fp_ro_json(fp_db *db, const struct fp_ro *ro);
 
 /* Applies a device's inventory report to its rollouts (inside the caller's transaction). */
 int fp_rollouts_device_report(struct fp_server *s, fp_db *db, int64_t device_id,

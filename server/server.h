@@ -164,7 +164,7 @@ struct fp_server {
 	atomic_ulong logins_failed, logins_ok, requests_total;
 	pthread_t feeds_thread;
 	int feeds_running;
-	struct fp_repo *repo; /* the TUF repository's online keys and thread (repo.h) */
+	struct fp_repo *repo;         /* the TUF repository's online keys and thread (repo.h) */
 	struct fp_rollouts *rollouts; /* the rollout scheduler (rollouts.h) */
 };
 
