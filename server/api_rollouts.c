@@ -640,8 +640,16 @@ static void command(struct fp_req *r, enum fp_rollout_command cmd)
 		rc = fp_ro_inputs(r->srv, r->db, &ro, now, &err);
 	if (rc == 0)
 		rc = fp_rollout_command(&ro.r, ro.devs, ro.n, cmd, now, &acts, &err);
-	if (rc == 0 && reason && cmd != FP_CMD_APPROVE && ro.r.state == FP_RS_PAUSED)
-		snprintf(ro.r.reason, sizeof(ro.r.reason), "%s", reason);
+	/* The rollout says who stopped it, and why when they said. */
+	if (rc == 0 && (cmd == FP_CMD_PAUSE || cmd == FP_CMD_ABORT || cmd == FP_CMD_REVERT)) {
+		char actor[160];
+		fp_actor_name(&r->who, actor);
+		snprintf(ro.r.reason, sizeof(ro.r.reason), "%s by %.48s%s%.120s",
+		         cmd == FP_CMD_PAUSE   ? "paused"
+		         : cmd == FP_CMD_ABORT ? "aborted"
+		                               : "reverted",
+		         actor, reason ? ": " : "", reason ? reason : "");
+	}
 	if (rc == 0 && cmd == FP_CMD_APPROVE && ro.r.state == FP_RS_APPROVED) {
 		char actor[160], ts[32];
 		fp_actor_name(&r->who, actor);
