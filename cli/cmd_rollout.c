@@ -61,6 +61,30 @@ static void rollout_path(struct cli_url *u, const char *id, const char *suffix)
 	cli_url_add(u, suffix);
 }
 
+/*
+ * Adds the members of the JSON object in spec_file that body does not have
+ * yet: options given on the command line win over the file. Returns an exit code.
+ */
+static int merge_spec(json_t *body, const char *spec_file)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ex = cli_read_file(spec_file, SPEC_FILE_MAX, &text, &len);
+	if (ex)
+		return ex;
+	json_error_t je;
+	json_t *spec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (!json_is_object(spec)) {
+		cli_error("%s: not a JSON object: %s (line %d)", spec_file, je.text, je.line);
+		json_decref(spec);
+		return CLI_EXIT_USAGE;
+	}
+	json_object_update_missing(body, spec);
+	json_decref(spec);
+	return CLI_EXIT_OK;
+}
+
 /* "10%" → {"percent": 10}, "50" → {"count": 50}; NULL when malformed. */
 static json_t *size_json(const char *s, const char *what)
 {
@@ -249,25 +273,8 @@ static int rollout_create(struct cli *c, int argc, char **argv)
 		ex = c->rc;
 		goto out;
 	}
-	if (spec_file) {
-		char *text = NULL;
-		size_t len = 0;
-		if ((ex = cli_read_file(spec_file, SPEC_FILE_MAX, &text, &len)))
-			goto out;
-		json_error_t je;
-		json_t *spec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-		free(text);
-		if (!json_is_object(spec)) {
-			cli_error("%s: not a JSON object: %s (line %d)", spec_file, je.text,
-			          je.line);
-			json_decref(spec);
-			ex = CLI_EXIT_USAGE;
-			goto out;
-		}
-		/* Options given on the command line win over the file. */
-		json_object_update_missing(body, spec);
-		json_decref(spec);
-	}
+	if (spec_file && (ex = merge_spec(body, spec_file)))
+		goto out;
 	if (json_array_size(phases))
 		json_object_set(body, "phases", phases);
 	if (json_array_size(windows))
@@ -331,24 +338,8 @@ static int rollout_from_plan(struct cli *c, int argc, char **argv)
 		ex = cli_usage_error(use, "--model and --firmware are required");
 		goto out;
 	}
-	if (spec_file) {
-		char *text = NULL;
-		size_t len = 0;
-		if ((ex = cli_read_file(spec_file, SPEC_FILE_MAX, &text, &len)))
-			goto out;
-		json_error_t je;
-		json_t *spec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-		free(text);
-		if (!json_is_object(spec)) {
-			cli_error("%s: not a JSON object: %s (line %d)", spec_file, je.text,
-			          je.line);
-			json_decref(spec);
-			ex = CLI_EXIT_USAGE;
-			goto out;
-		}
-		json_object_update_missing(body, spec);
-		json_decref(spec);
-	}
+	if (spec_file && (ex = merge_spec(body, spec_file)))
+		goto out;
 	ex = cli_show(c, "POST", "/api/v1/remediation/rollouts", body);
 out:
 	json_decref(body);

@@ -447,6 +447,27 @@ class RolloutTest(unittest.TestCase):
             self.api("POST", "/api/v1/rollouts/%d/abort" % x["id"], {})
         out = self.cli(["rollout", "list"]).stdout.decode()
         self.assertIn("aborted", out)
+        # The CLI builds a specification from options over a --spec file.
+        spec = self.path("spec.json")
+        with open(spec, "w") as f:
+            json.dump({"phases": [{"percent": 100}], "priority": 7, "retries": 2}, f)
+        out = self.cli(["--json", "rollout", "create", "--name", "cli", "--release",
+                        "fw-2.0.bin", "--group", "fleet", "--spec", spec, "--retries", "1",
+                        "--phase", "10%:1m:90:2:abort", "--phase", "100%",
+                        "--window", "weekdays,22:00-04:00"], token=self.op).stdout
+        ro = json.loads(out)
+        self.assertEqual(ro["priority"], 7)
+        self.assertEqual(ro["spec"]["retries"], 1)
+        first = ro["spec"]["phases"][0]
+        self.assertEqual((first["percent"], first["success"], first["failure"]["count"],
+                          first["failure"]["action"]), (10, 90, 2, "abort"))
+        self.assertEqual(len(ro["spec"]["windows"]), 5)
+        self.api("POST", "/api/v1/rollouts/%d/abort" % ro["id"], {"reason": "done"})
+        self.assertEqual(self.rollout(ro["id"])["reason"], "aborted by user:op: done")
+        p = self.cli(["rollout", "create", "--name", "x", "--release", "fw-2.0.bin",
+                      "--group", "fleet", "--phase", "10x"], token=self.op, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--phase", p.stderr.decode())
 
 
 if __name__ == "__main__":

@@ -299,7 +299,7 @@ static void test_spec_reject(void **state)
 	char big[2048] = "{\"phases\":[";
 	for (int i = 1; i <= FP_ROLLOUT_PHASES_MAX + 1; i++)
 		snprintf(big + strlen(big), sizeof(big) - strlen(big), "{\"count\":%d},", i);
-	strcpy(big + strlen(big), "{\"percent\":100}]}");
+	snprintf(big + strlen(big), sizeof(big) - strlen(big), "{\"percent\":100}]}");
 	struct fp_rollout_spec s;
 	struct fp_err err;
 	assert_int_equal(spec(big, &s, &err), FP_EINVAL);
@@ -1041,7 +1041,7 @@ static void test_names_runtime(void **state)
 	r.tripped = 0x8001;
 	r.rate_credit_milli = 4500;
 	r.rate_at = T0 + 3;
-	strcpy(r.reason, "paused by an operator");
+	snprintf(r.reason, sizeof(r.reason), "paused by an operator");
 	json_t *j = fp_rollout_runtime_to_json(&r);
 	struct fp_err err;
 	assert_int_equal(fp_rollout_runtime_from_json(j, &back, &err), 0);

@@ -123,7 +123,7 @@ static void lists_and_matching(void **state)
 		         i);
 	assert_int_equal(fp_webhook_events_parse(many, &ev, NULL), 0);
 	assert_int_equal(ev.n, FP_WEBHOOK_EVENTS_MAX);
-	strcat(many, ",extra");
+	snprintf(many + strlen(many), sizeof(many) - strlen(many), ",extra");
 	assert_int_equal(fp_webhook_events_parse(many, &ev, NULL), FP_ETOOBIG);
 }
 
