@@ -24,6 +24,7 @@
 #include "bootloader.h"
 #include "daemon.h"
 #include "fetch.h"
+#include "fleetpatch/device_reply.h"
 #include "fileio.h"
 #include "fleetpatch/agent_state.h"
 #include "fleetpatch/secret.h"
@@ -453,7 +454,6 @@ int agent_poll_once(struct agent *a)
 	long status = 0;
 	int rc = 0;
 	struct membuf *m = malloc(sizeof(*m));
-	json_t *j = NULL;
 	if (!m)
 		return FP_ENOMEM;
 	if (!a->token[0] || (int64_t)time(NULL) >= a->token_expires) {
@@ -480,12 +480,14 @@ int agent_poll_once(struct agent *a)
 		agent_log(AGENT_LOG_ERROR, "check-in failed", "error=\"%s\"", err.msg);
 		goto out;
 	}
-	j = json_loadb(m->buf, m->len, JSON_REJECT_DUPLICATES, NULL);
-	json_int_t poll = json_integer_value(json_object_get(j, "poll_interval_s"));
-	if (poll > 0 && poll <= 7 * 86400)
-		a->poll_s = (long)poll;
-	json_int_t av =
-	    json_integer_value(json_object_get(json_object_get(j, "assignment"), "version"));
+	struct fp_checkin_reply cr;
+	if ((rc = fp_checkin_reply_parse(m->buf, m->len, &cr, &err))) {
+		agent_log(AGENT_LOG_ERROR, "check-in answer refused", "error=\"%s\"", err.msg);
+		goto out;
+	}
+	if (cr.poll_s)
+		a->poll_s = (long)cr.poll_s;
+	int64_t av = cr.assignment_version;
 	if (a->w.state != FP_AS_IDLE) {
 		(void)drive(a, FP_AE_START);
 	} else if (av > a->w.assignment_version) {
@@ -509,7 +511,6 @@ int agent_poll_once(struct agent *a)
 	if (report(a, m, &err) != 0)
 		agent_log(AGENT_LOG_WARN, "inventory report failed", "error=\"%s\"", err.msg);
 out:
-	json_decref(j);
 	free(m);
 	return rc;
 }

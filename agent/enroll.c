@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "fleetpatch/secret.h"
 #include "fleetpatch/sig.h"
+#include "fleetpatch/device_reply.h"
 #include "fleetpatch/tuf.h"
 #include "inventory.h"
 #include "log.h"
@@ -74,7 +75,7 @@ int agent_enroll(struct agent *a, struct fp_err *err)
 {
 	char url[AGENT_PATH_MAX], *body = NULL, *sig = NULL;
 	struct mem *m = calloc(1, sizeof(*m));
-	json_t *inv = NULL, *req = NULL, *resp = NULL;
+	json_t *inv = NULL, *req = NULL;
 	long status = 0;
 	int rc = 0;
 	if (!m)
@@ -132,10 +133,9 @@ int agent_enroll(struct agent *a, struct fp_err *err)
 		goto out;
 	if (status == 202) {
 		/* Waiting devices ask again at the server's interval, as accepted ones poll. */
-		resp = json_loadb(m->buf, m->len, JSON_REJECT_DUPLICATES, NULL);
-		json_int_t wait = json_integer_value(json_object_get(resp, "poll_interval_s"));
-		if (wait > 0 && wait <= 7 * 86400)
-			a->poll_s = (long)wait;
+		struct fp_auth_reply ar;
+		if (fp_auth_reply_parse(m->buf, m->len, 1, &ar, NULL) == 0 && ar.poll_s)
+			a->poll_s = (long)ar.poll_s;
 		rc =
 		    fp_err_set(err, FP_ELIMIT, "waiting for an operator to accept this device (%s)",
 		               a->c.identity);
@@ -149,28 +149,23 @@ int agent_enroll(struct agent *a, struct fp_err *err)
 		rc = FP_EIO;
 		goto out;
 	}
-	resp = json_loadb(m->buf, m->len, JSON_REJECT_DUPLICATES, NULL);
-	const char *tok = json_string_value(json_object_get(resp, "token"));
-	json_int_t poll = json_integer_value(json_object_get(resp, "poll_interval_s"));
-	if (!tok || strlen(tok) >= sizeof(a->token)) {
-		rc = fp_err_set(err, FP_EINVAL, "device/auth: no usable token in the answer");
+	struct fp_auth_reply ar;
+	if ((rc = fp_auth_reply_parse(m->buf, m->len, 0, &ar, err)))
 		goto out;
-	}
-	snprintf(a->token, sizeof(a->token), "%s", tok);
-	if (poll > 0 && poll <= 7 * 86400)
-		a->poll_s = (long)poll;
+	snprintf(a->token, sizeof(a->token), "%s", ar.token);
+	if (ar.poll_s)
+		a->poll_s = (long)ar.poll_s;
 	/* Tokens are short-lived: renew one a minute before it expires (or in 30 s). */
-	int64_t exp = 0, now = (int64_t)time(NULL);
-	const char *exps = json_string_value(json_object_get(resp, "expires_at"));
+	int64_t now = (int64_t)time(NULL);
 	a->token_expires = now + 30;
-	if (exps && fp_tuf_time_parse(exps, &exp, NULL) == 0 && exp - 60 > a->token_expires)
-		a->token_expires = exp - 60;
+	if (ar.expires_at && ar.expires_at - 60 > a->token_expires)
+		a->token_expires = ar.expires_at - 60;
+	fp_wipe(ar.token, sizeof(ar.token));
 	agent_log(AGENT_LOG_INFO, "authenticated", "identity=%s device_id=%lld", a->c.identity,
-	          (long long)json_integer_value(json_object_get(resp, "device_id")));
+	          (long long)ar.device_id);
 out:
 	json_decref(inv);
 	json_decref(req);
-	json_decref(resp);
 	free(body);
 	free(sig);
 	free(m);
