@@ -108,6 +108,23 @@ class Proxy:
         if path == "/api/v1/device/checkin" and "huge" in self.mode:
             self.reply(h, 200, {}, b"{" + b" " * (2 << 20) + b"}")
             return
+        if path == "/api/v1/device/checkin" and "badcheckin" in self.mode:
+            self.reply(h, 200, {}, b'{"poll_interval_s": "soon", "assignment": {"version": -1}}')
+            return
+        if path == "/api/v1/device/checkin" and "slow" in self.mode:
+            # A byte a second: under the agent's low-speed limit for its stall timeout.
+            h.send_response(200)
+            h.send_header("Content-Length", "100")
+            h.end_headers()
+            try:
+                for _ in range(12):
+                    h.wfile.write(b" ")
+                    h.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+            h.close_connection = True
+            return
         status, headers, data = self.forward(h)
         if path == "/api/v1/device/assignment" and status == 200:
             if "replay" in self.mode and self.saved_assignment:
@@ -377,6 +394,13 @@ class AgentTest(unittest.TestCase):
             self.wait("redirect loop", lambda: "redirect loop" in self.log(d), d)
             proxy.mode = {"huge"}
             self.wait("oversized answer", lambda: "larger than the cap" in self.log(d), d)
+            # A malformed check-in answer is refused whole; a slow one is given up on.
+            proxy.mode = {"badcheckin"}
+            self.wait("malformed check-in answer",
+                      lambda: "check-in answer refused" in self.log(d), d)
+            self.assertIn("poll_interval_s must be an integer", self.log(d))
+            proxy.mode = {"slow"}
+            self.wait("slow answer", lambda: "gave up on a slow transfer" in self.log(d), d)
             # A replayed (older) assignment is refused: the proxy serves the first one.
             proxy.mode = {"replay"}
             self.wait("replay refused", lambda: "replayed assignment" in self.log(d), d)
