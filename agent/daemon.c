@@ -38,12 +38,18 @@
 #define DRIVE_STEPS_MAX 32 /* transitions in one drive() before giving up for this poll */
 #define SIM_FACTORY     "fleetpatch simulated factory image\n"
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, poll_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	poll_flag = 1;
 }
 
 static const char daemon_usage[] =
@@ -60,7 +66,11 @@ static const char daemon_usage[] =
     "                  DIR/health-fail makes the health check fail; DIR/agent.conf\n"
     "                  is read when present\n"
     "  --once          one poll, then exit (after continuing a journaled update)\n"
-    "  -v              debug log lines\n";
+    "  --single-process  poll from this process instead of starting one short-lived\n"
+    "                  worker per poll from fleetpatch-agentd (more memory at idle)\n"
+    "  -v              debug log lines\n"
+    "\n"
+    "SIGUSR1 makes the agent poll now; SIGTERM stops it.\n";
 
 static int journal(struct agent *a, enum fp_agent_state st)
 {
@@ -235,6 +245,7 @@ static int do_reboot(struct agent *a, struct fp_err *err)
 	}
 	if (a->c.simulate) {
 		agent_journal_close(&a->j);
+		agent_session_forget(a);
 		fflush(NULL);
 		execv("/proc/self/exe", a->argv);
 		return fp_err_set(err, FP_EIO, "re-exec failed: %s", strerror(errno));
@@ -518,7 +529,7 @@ out:
 static void sleep_ms(long long ms)
 {
 	long long end = agent_now_ms() + ms;
-	while (!stop_flag && agent_now_ms() < end) {
+	while (!stop_flag && !poll_flag && agent_now_ms() < end) {
 		struct timespec ts = {0, 100 * 1000000};
 		nanosleep(&ts, NULL);
 	}
@@ -590,11 +601,12 @@ int agent_start(struct agent *a, struct fp_err *err)
 		return rc;
 	if ((rc = agent_enroll_keys(a, err)) != 0)
 		return rc;
-	agent_log(
-	    AGENT_LOG_INFO, "started", "identity=%s booted=%c state=%s version=%s simulate=%d",
-	    a->c.identity, 'A' + a->booted, fp_agent_state_name(a->w.state),
-	    a->w.slot_version[a->booted][0] ? a->w.slot_version[a->booted] : a->c.firmware_version,
-	    a->c.simulate);
+	agent_log(a->quiet_start ? AGENT_LOG_DEBUG : AGENT_LOG_INFO, "started",
+	          "identity=%s booted=%c state=%s version=%s simulate=%d", a->c.identity,
+	          'A' + a->booted, fp_agent_state_name(a->w.state),
+	          a->w.slot_version[a->booted][0] ? a->w.slot_version[a->booted]
+	                                          : a->c.firmware_version,
+	          a->c.simulate);
 	/*
 	 * --simulate DIR with DIR/boot-hang: a new slot that never reaches user
 	 * space. The watchdog reboots it without the agent doing anything, so
@@ -611,6 +623,7 @@ int agent_start(struct agent *a, struct fp_err *err)
 			a->rebooting = 1;
 			return 0;
 		}
+		agent_session_forget(a);
 		fflush(NULL);
 		execv("/proc/self/exe", a->argv);
 		return fp_err_set(err, FP_EIO, "re-exec failed: %s", strerror(errno));
@@ -677,18 +690,79 @@ void agent_signals_init(void)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Replaces this process with fleetpatch-agentd from the agent's own
+ * directory, which runs this binary once per poll as a worker. Returns
+ * only on failure.
+ */
+static int exec_supervisor(char **orig_argv)
+{
+	char exe[AGENT_PATH_MAX], agentd[AGENT_PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(exe) - 1) {
+		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"cannot read /proc/self/exe\"");
+		return 1;
+	}
+	exe[n] = '\0';
+	const char *slash = strrchr(exe, '/');
+	snprintf(agentd, sizeof(agentd), "%.*s/fleetpatch-agentd", (int)(slash - exe), exe);
+	int argc = 0;
+	while (orig_argv[argc])
+		argc++;
+	if (argc > 60) {
+		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"too many arguments\"");
+		return 2;
+	}
+	char *args[64];
+	int k = 0;
+	args[k++] = agentd;
+	args[k++] = exe;
+	for (int i = 1; i < argc; i++)
+		args[k++] = orig_argv[i];
+	args[k] = NULL;
+	fflush(NULL);
+	execv(agentd, args);
+	agent_log(AGENT_LOG_ERROR, "cannot start",
+	          "error=\"%s: %s (install it next to the agent, or pass --single-process)\"",
+	          agentd, strerror(errno));
+	return 1;
+}
+
+/* "0" to "999999999999": a worker's generation or a descriptor. -1 otherwise. */
+static long long small_number(const char *s)
+{
+	long long v = 0;
+	if (!*s || strlen(s) > 12)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
 }
 
 int agent_daemon_main(int argc, char **argv, char **orig_argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"simulate", required_argument, NULL, 's'},
-	    {"once", no_argument, NULL, '1'},         {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"simulate", required_argument, NULL, 's'},
+	    {"once", no_argument, NULL, '1'},
+	    {"single-process", no_argument, NULL, 'S'},
+	    {"worker", required_argument, NULL, 'w'},
+	    {"report-fd", required_argument, NULL, 'r'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *sim = NULL;
-	int once = 0, o, fails = 0;
+	int once = 0, single = 0, o, fails = 0, report_fd = -1;
+	long long worker = -1;
 	struct fp_err err = {0};
 	static struct agent a;
 	optind = 1;
@@ -697,12 +771,28 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 		case 'c': config = optarg; break;
 		case 's': sim = optarg; break;
 		case '1': once = 1; break;
+		case 'S': single = 1; break;
+		case 'w':
+			if ((worker = small_number(optarg)) < 0) {
+				fprintf(stderr, "fleetpatch-agent: --worker: not a number: %s\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			if ((report_fd = (int)small_number(optarg)) < 3 || report_fd > 1024) {
+				fprintf(stderr,
+				        "fleetpatch-agent: --report-fd: not a descriptor: %s\n",
+				        optarg);
+				return 2;
+			}
+			break;
 		case 'v': agent_log_set_level(AGENT_LOG_DEBUG); break;
 		case 'h': fputs(daemon_usage, stdout); return 0;
 		default: fputs(daemon_usage, stderr); return 2;
 		}
 	}
-	if (optind != argc || (!config && !sim)) {
+	if (optind != argc || (!config && !sim) || ((worker >= 0) != (report_fd >= 0))) {
 		fputs(daemon_usage, stderr);
 		return 2;
 	}
@@ -714,15 +804,24 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 		fprintf(stderr, "fleetpatch-agent: %s\n", err.msg);
 		return 2;
 	}
+	if (!once && !single && worker < 0)
+		return exec_supervisor(orig_argv);
 	if (sim && !a.c.firmware_version[0])
 		snprintf(a.c.firmware_version, sizeof(a.c.firmware_version), "1.0");
 	agent_signals_init();
+	if (worker >= 0)
+		signal(SIGUSR1, SIG_IGN); /* fleetpatch-agentd's signal, sent to the whole unit */
 	if (agent_fetch_init(&err) != 0) {
 		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"%s\"", err.msg);
 		return 1;
 	}
 	agent_fetch_set_ca(a.c.ca_file);
 	agent_fetch_set_stall_timeout(a.c.stall_timeout_s);
+	agent_fetch_set_abort(agent_stopping);
+	/* A later worker continues the session of the one before; the first starts anew. */
+	if (worker > 0)
+		agent_session_load(&a, &fails);
+	a.quiet_start = worker > 0;
 	if (agent_start(&a, &err) != 0) {
 		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"%s\"", err.msg);
 		agent_fetch_cleanup();
@@ -733,7 +832,18 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 		int rc = agent_poll_once(&a);
 		if (once)
 			break;
-		sleep_ms(agent_next_poll_ms(&a, rc, &fails, &seed));
+		long long next = agent_next_poll_ms(&a, rc, &fails, &seed);
+		if (worker >= 0) {
+			agent_session_save(&a, fails);
+			agent_release(&a);
+			agent_fetch_cleanup();
+			if (dprintf(report_fd, "next_ms=%lld\n", next) < 0)
+				return 1;
+			close(report_fd);
+			return 0;
+		}
+		poll_flag = 0;
+		sleep_ms(next);
 	}
 	agent_log(AGENT_LOG_INFO, "stopped", "state=%s", fp_agent_state_name(a.w.state));
 	agent_release(&a);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fleetpatch/agent_session.h"
 #include "journal_io.h"
 
 #define AGENT_TOKEN_MAX    512
@@ -31,8 +32,11 @@ struct agent {
 	unsigned char inventory_hash[32]; /* of the last report the server accepted */
 	int64_t inventory_at;             /* unix seconds of that report */
 	char **argv;                      /* for the re-exec that plays a reboot in --simulate */
-	int in_process; /* `fleet`: a reboot returns to the caller instead of execv */
-	int rebooting;  /* in_process: the device "rebooted"; the caller starts it again */
+	int in_process;     /* `fleet`: a reboot returns to the caller instead of execv */
+	int rebooting;      /* in_process: the device "rebooted"; the caller starts it again */
+	int quiet_start;    /* a worker after the first: its start is logged at debug */
+	int session_loaded; /* a worker read state_dir/session */
+	struct fp_agent_session session_was; /* what it read, to write only a change */
 };
 
 /*
@@ -96,6 +100,16 @@ int agent_update_check(struct agent *a, int *install, struct fp_err *err) FP_WUR
  */
 int agent_report_delta_failed(struct agent *a, const char *target, const char *reason,
                               struct fp_err *err) FP_WUR;
+
+/*
+ * The session file (session.c) of a worker started by fleetpatch-agentd:
+ * load copies a valid state_dir/session into *a and *fails (a refused one
+ * is logged and ignored); save writes it when it changed; forget removes
+ * it (a reboot ends the session).
+ */
+void agent_session_load(struct agent *a, int *fails);
+void agent_session_save(struct agent *a, int fails);
+void agent_session_forget(const struct agent *a);
 
 /* base URL + path into out. */
 int agent_url(const struct agent *a, const char *path, char *out, size_t cap);

@@ -11,6 +11,19 @@
 
 static long stall_timeout = AGENT_FETCH_STALL_TIMEOUT;
 static char ca_path[4096];
+static int (*abort_fn)(void);
+
+void agent_fetch_set_abort(int (*should_abort)(void))
+{
+	abort_fn = should_abort;
+}
+
+/* libcurl's progress callback: non-zero ends the transfer (SIGTERM while downloading). */
+static int on_progress(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)p, (void)dt, (void)dn, (void)ut, (void)un;
+	return abort_fn && abort_fn();
+}
 
 void agent_fetch_set_ca(const char *ca_file)
 {
@@ -86,6 +99,8 @@ int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_s
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
@@ -103,6 +118,8 @@ int agent_fetch(const char *url, size_t max_bytes, long timeout_s, agent_fetch_s
 		rc = fp_err_set(err, FP_ENOTFOUND, "%s: HTTP %ld", url, status);
 	else if (cc == CURLE_HTTP_RETURNED_ERROR)
 		rc = fp_err_set(err, FP_EIO, "%s: HTTP %ld", url, status);
+	else if (cc == CURLE_ABORTED_BY_CALLBACK)
+		rc = fp_err_set(err, FP_EIO, "%s: stopped (SIGTERM)", url);
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		rc = fp_err_set(
 		    err, FP_EIO,
@@ -254,6 +271,8 @@ int agent_http(const struct agent_http_req *rq, long *status, struct fp_err *err
 		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rq->max_rate);
 	else
 		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_http_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
@@ -270,6 +289,8 @@ int agent_http(const struct agent_http_req *rq, long *status, struct fp_err *err
 	else if (x.t.too_big)
 		rc = fp_err_set(err, FP_ETOOBIG, "%s: response is larger than the cap of %zu bytes",
 		                rq->url, rq->max_bytes);
+	else if (cc == CURLE_ABORTED_BY_CALLBACK)
+		rc = fp_err_set(err, FP_EIO, "%s: stopped (SIGTERM)", rq->url);
 	else if (cc == CURLE_TOO_MANY_REDIRECTS)
 		rc = fp_err_set(err, FP_EIO, "%s: more than %d redirects (a redirect loop?)",
 		                rq->url, AGENT_FETCH_REDIRECTS_MAX);

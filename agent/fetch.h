@@ -35,6 +35,12 @@ typedef int (*agent_fetch_sink)(void *ctx, const void *data, size_t n, struct fp
 void agent_fetch_set_stall_timeout(long seconds);
 
 /*
+ * should_abort is called during transfers; non-zero ends the transfer as a
+ * failure ("stopped"), which the journal resumes later. NULL: never.
+ */
+void agent_fetch_set_abort(int (*should_abort)(void));
+
+/*
  * Pins the CA bundle that https servers must chain to (every later
  * transfer of the process); NULL or "" keeps the system's CAs.
  */

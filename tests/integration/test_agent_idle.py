@@ -1,0 +1,278 @@
+"""The agent between polls: `fleetpatch-agent --simulate DIR` execs
+fleetpatch-agentd, which holds nothing but a timer and runs the agent once
+per poll as a short-lived worker (docs/design/agent.md, "Idle memory").
+
+Checked against a real fleetpatchd and a release published with the real
+CLI: between polls only fleetpatch-agentd is running; SIGUSR1 polls now; a
+worker continues the session of the one before (no new authentication, the
+session file is 0600); a corrupt session file is refused and the agent
+authenticates again; an update installs, reboots and commits through the
+workers; kill -9 of fleetpatch-agentd takes a busy worker with it (a power
+cut), SIGTERM stops both; a worker that cannot start is retried;
+--single-process polls from one process; a missing fleetpatch-agentd is a
+clear error."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from fpharness import BUILD, TIMEOUT, Server
+
+CLI = os.path.join(BUILD, "fleetpatch")
+AGENT = os.path.join(BUILD, "fleetpatch-agent")
+WAIT = 4 * TIMEOUT
+
+
+def rd(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def tree(root):
+    """root and its descendants that are alive, from /proc/*/stat."""
+    children = {}
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                with open("/proc/%s/stat" % e) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if st[0] != "Z":
+                children.setdefault(int(st[1]), []).append(int(e))
+    out, todo = [], [root]
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        todo.extend(children.get(x, []))
+    return out
+
+
+def exe(pid):
+    try:
+        return os.path.basename(os.readlink("/proc/%d/exe" % pid))
+    except OSError:
+        return None
+
+
+class AgentIdleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="fp-agent-idle-")
+        cls.s = Server(config="poll_interval_seconds = 5\n").start()
+        cls.t = cls.s.login()
+        cls.env = dict(os.environ, FLEETPATCH_SERVER=cls.s.url, FLEETPATCH_TOKEN=cls.t,
+                       XDG_CONFIG_HOME=cls.tmp.name)
+        cls.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
+        cls.procs = []
+        p = lambda n: os.path.join(cls.tmp.name, n)
+        with open(p("pass"), "w") as f:
+            f.write("idle test passphrase\n")
+        key = ["--key", p("k.key"), "--passphrase-file", p("pass")]
+        cls.cli(["key", "generate", "--out", p("k"), "--passphrase-file", p("pass")])
+        cls.cli(["root", "init", "--out", p("root.json"), "--root-key", p("k.pub"),
+                 "--targets-key", p("k.pub"), "--server-keys"])
+        cls.cli(["metadata", "sign", p("root.json")] + key)
+        cls.cli(["metadata", "push", p("root.json")])
+        cls.image = b"2.0" * 1000 + os.urandom(300000)
+        with open(p("fw-2.0.bin"), "wb") as f:
+            f.write(cls.image)
+        cls.cli(["release", "upload", p("fw-2.0.bin")])
+        cls.cli(["release", "create", "--artifact", p("fw-2.0.bin"), "--name", "fw-2.0.bin",
+                 "--version", "2.0", "--hardware", "sim-1", "--security-counter", "2",
+                 "--backend", "ab", "--out", p("targets.json"), "--from-server"])
+        cls.cli(["metadata", "sign", p("targets.json")] + key)
+        cls.cli(["release", "publish", p("targets.json")])
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in cls.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        cls.s.close()
+        cls.tmp.cleanup()
+
+    @classmethod
+    def cli(cls, args):
+        p = subprocess.run([CLI] + args, env=cls.env, capture_output=True, timeout=TIMEOUT,
+                           cwd=cls.tmp.name)
+        if p.returncode != 0:
+            raise AssertionError("fleetpatch %s: %s" % (" ".join(args), p.stderr.decode()))
+
+    def device(self, name, server=None, poll=3600):
+        d = os.path.join(self.tmp.name, name)
+        os.makedirs(d)
+        with open(os.path.join(d, "agent.conf"), "w") as f:
+            f.write("server = %s\nidentity = serial:%s\nmodel = sim-1\ntuf_root = %s\n"
+                    "poll_interval_seconds = %d\nstall_timeout_seconds = 5\n" %
+                    (server or self.s.url, name, os.path.join(self.tmp.name, "root.json"),
+                     poll))
+        return d
+
+    def start(self, d, *extra, agent=AGENT):
+        log = open(os.path.join(d, "agent.log"), "ab")
+        p = subprocess.Popen([agent, "--simulate", d, "-v"] + list(extra), stdout=log,
+                             stderr=log)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def log(self, d):
+        return rd(os.path.join(d, "agent.log")).decode("utf-8", "replace")
+
+    def wait(self, what, fn, d=None):
+        deadline = time.time() + WAIT
+        while time.time() < deadline:
+            v = fn()
+            if v:
+                return v
+            time.sleep(0.1)
+        self.fail("timed out waiting for %s\n%s" % (what, self.log(d)[-4000:] if d else ""))
+
+    def find(self, identity):
+        r = self.s.request("GET", "/api/v1/devices?per_page=1000", token=self.t).json()
+        for x in r["items"]:
+            if x["identity"] == identity:
+                return x
+        return None
+
+    def dev(self, dev):
+        return self.s.request("GET", "/api/v1/devices/%d" % dev, token=self.t).json()
+
+    def idle(self, p, d):
+        """Waits until no worker runs: the process tree is fleetpatch-agentd alone."""
+        self.wait("an idle agent", lambda: [exe(x) for x in tree(p.pid)] == ["fleetpatch-agentd"],
+                  d)
+
+    def test_1_workers_between_polls(self):
+        d = self.device("idle1")
+        p = self.start(d)
+        dev = self.wait("enrolment request", lambda: self.find("serial:idle1"), d)
+        self.idle(p, d)
+        # Not accepted yet, and the next poll is an hour away: SIGUSR1 polls now.
+        r = self.s.request("POST", "/api/v1/devices/%d/accept" % dev["id"], token=self.t)
+        self.assertEqual(r.status, 200, r)
+        p.send_signal(signal.SIGUSR1)
+        self.wait("first report", lambda: self.dev(dev["id"]).get("firmware_version") == "1.0",
+                  d)
+        self.idle(p, d)
+        session = os.path.join(d, "state", "session")
+        self.assertEqual(os.stat(session).st_mode & 0o777, 0o600)
+        self.assertTrue(rd(session).startswith(b"fleetpatch-agent-session 1\n"))
+        self.assertEqual(self.log(d).count("msg=\"authenticated\""), 1)
+        # The next worker continues the session: it starts and polls, without a new login.
+        starts = self.log(d).count("msg=\"started\"")
+        p.send_signal(signal.SIGUSR1)
+        self.wait("a third worker", lambda: self.log(d).count("msg=\"started\"") == starts + 1, d)
+        self.idle(p, d)
+        self.assertEqual(self.log(d).count("msg=\"authenticated\""), 1, self.log(d))
+        self.assertNotIn("inventory sent", self.log(d).split("msg=\"started\"")[-1])
+        # A corrupt session file is refused; the worker authenticates again.
+        with open(session, "wb") as f:
+            f.write(b"fleetpatch-agent-session 1\ntoken=\x01\n")
+        p.send_signal(signal.SIGUSR1)
+        self.wait("a new session", lambda: self.log(d).count("msg=\"authenticated\"") == 2, d)
+        self.assertIn("session file refused", self.log(d))
+        self.idle(p, d)
+        # An update: download, switch, reboot (the worker re-executes), health check, commit.
+        r = self.s.request("POST", "/api/v1/devices/%d/assignment" % dev["id"],
+                           {"target": "fw-2.0.bin"}, token=self.t)
+        self.assertEqual(r.status, 200, r)
+        p.send_signal(signal.SIGUSR1)
+        self.wait("version 2.0 reported",
+                  lambda: self.dev(dev["id"]).get("firmware_version") == "2.0", d)
+        self.assertEqual(rd(os.path.join(d, "booted")).strip(), b"B")
+        self.assertEqual(rd(os.path.join(d, "slot-b.img")), self.image)
+        self.assertIn("update committed", self.log(d))
+        # The reboot ended the session: the rebooted device authenticated anew.
+        self.assertEqual(self.log(d).count("msg=\"authenticated\""), 3, self.log(d))
+        self.idle(p, d)
+        p.terminate()
+        self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+        self.assertIn("fleetpatch-agentd: level=info msg=\"stopped\"", self.log(d))
+
+    def silent_server(self):
+        """A listener that accepts and never answers: a worker waits in its check-in."""
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(16)
+        self.addCleanup(ls.close)
+        return "http://127.0.0.1:%d" % ls.getsockname()[1]
+
+    def busy_worker(self, p, d):
+        return self.wait("a worker", lambda: exe(p.pid) == "fleetpatch-agentd" and [
+            x for x in tree(p.pid)[1:] if exe(x) == "fleetpatch-agent"], d)[0]
+
+    def test_2_power_cut_and_stop(self):
+        url = self.silent_server()
+        d = self.device("idle2", server=url)
+        p = self.start(d)
+        w = self.busy_worker(p, d)
+        # kill -9 of fleetpatch-agentd is a power cut: the worker goes with it.
+        p.kill()
+        p.wait()
+        self.wait("the worker gone", lambda: not os.path.exists("/proc/%d/exe" % w)
+                  or exe(w) != "fleetpatch-agent", d)
+        # SIGTERM stops the worker in its transfer, then fleetpatch-agentd.
+        p = self.start(d)
+        w = self.busy_worker(p, d)
+        t0 = time.monotonic()
+        p.terminate()
+        self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+        self.assertLess(time.monotonic() - t0, 30)  # not the 60 s API timeout
+        self.assertFalse(os.path.exists("/proc/%d/exe" % w) and exe(w) == "fleetpatch-agent")
+        self.assertIn("stopped (SIGTERM)", self.log(d))
+
+    def test_3_worker_that_cannot_start(self):
+        d = self.device("idle3")
+        p = self.start(d)
+        self.wait("enrolment request", lambda: self.find("serial:idle3"), d)
+        self.idle(p, d)
+        # The journal cannot be opened: the poll fails, fleetpatch-agentd stays and retries.
+        journal = os.path.join(d, "state", "journal")
+        os.rename(journal, journal + ".away")
+        os.mkdir(journal)
+        p.send_signal(signal.SIGUSR1)
+        self.wait("a failed poll", lambda: "the poll ended without a report" in self.log(d), d)
+        self.assertIn("exit=1", self.log(d).split("the poll ended without a report")[1])
+        self.assertIsNone(p.poll())
+        os.rmdir(journal)
+        os.rename(journal + ".away", journal)
+        starts = self.log(d).count("msg=\"started\"")
+        p.send_signal(signal.SIGUSR1)
+        self.wait("a good poll again", lambda: self.log(d).count("msg=\"started\"") > starts, d)
+        self.idle(p, d)
+        p.terminate()
+        self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+
+    def test_4_single_process_and_missing_supervisor(self):
+        d = self.device("idle4", poll=1)
+        p = self.start(d, "--single-process")
+        self.wait("enrolment request", lambda: self.find("serial:idle4"), d)
+        self.wait("a few polls", lambda: self.log(d).count("not accepted yet") >= 2, d)
+        self.assertEqual([exe(x) for x in tree(p.pid)], ["fleetpatch-agent"])
+        p.terminate()
+        self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+        # The agent without fleetpatch-agentd next to it: a clear error, not a silent fallback.
+        lone = os.path.join(self.tmp.name, "lone")
+        os.makedirs(lone)
+        shutil.copy(AGENT, lone)
+        r = subprocess.run([os.path.join(lone, "fleetpatch-agent"), "--simulate", d],
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"fleetpatch-agentd", r.stderr)
+        self.assertIn(b"--single-process", r.stderr)
+        # Its options are the agent's own; a bad one is a usage error before any exec.
+        r = subprocess.run([AGENT, "--simulate", d, "--worker", "x", "--report-fd", "3"],
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"--worker: not a number", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
