@@ -30,6 +30,17 @@ def rss_kib(pid, field="VmRSS"):
 
 
 PEER_IDLE_S = 10  # how long each peer daemon runs before it is measured
+POLL_S = 60  # the simulated device's poll interval; SIGUSR1 makes it poll sooner
+IDLE_SAMPLE_S = 3  # how long the idle agent is sampled
+POLLS = 5  # polls forced with SIGUSR1 to measure a poll's CPU and peak memory
+
+
+def cpu_ms(pid, children):
+    """utime+stime of pid, or of its waited-for children (cutime+cstime), in ms."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    ticks = int(st[13]) + int(st[14]) if children else int(st[11]) + int(st[12])
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 DBUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -284,6 +295,66 @@ def main():
         cli("release", "publish", p("t.json"))
 
         agent_ms, dd_ms, peak, idle, idle_anon = [], [], [], [], []
+        poll_peak, poll_cpu = [], []
+
+        def tree_rss():
+            return sum(rss_kib(x) for x in tree_pids(proc.pid))
+
+        def device(name, extra_args=()):
+            """A fresh simulated device polling every POLL_S s, accepted and reported."""
+            d = p(name)
+            os.makedirs(d)
+            with open(os.path.join(d, "agent.conf"), "w") as f:
+                f.write("server = %s\nidentity = serial:%s\nmodel = sim-1\n"
+                        "tuf_root = %s\npoll_interval_seconds = %d\n"
+                        % (s.url, name, p("root.json"), POLL_S))
+            log = open(p(name + ".log"), "wb")
+            pr = subprocess.Popen([AGENT, "--simulate", d] + list(extra_args), stdout=log,
+                                  stderr=log)
+            log.close()
+            dev = None
+            while dev is None:
+                for x in s.request("GET", "/api/v1/devices?per_page=1000",
+                                   token=t).json()["items"]:
+                    if x["identity"] == "serial:" + name:
+                        dev = x["id"]
+                time.sleep(0.1)
+            s.request("POST", "/api/v1/devices/%d/accept" % dev, token=t)
+            pr.send_signal(signal.SIGUSR1)  # poll now, not in POLL_S
+            while s.request("GET", "/api/v1/devices/%d" % dev,
+                            token=t).json().get("firmware_version") != "1.0":
+                time.sleep(0.1)
+            return d, pr, dev
+
+        def settle(pr):
+            """Until only the idle process is left (no worker), then a moment more."""
+            while len(tree_pids(pr.pid)) > 1:
+                time.sleep(0.01)
+            time.sleep(0.5)
+
+        def idle_rss(pr):
+            """Median of the tree's VmRSS sampled every 20 ms for IDLE_SAMPLE_S s."""
+            settle(pr)
+            samples, end = [], time.monotonic() + IDLE_SAMPLE_S
+            while time.monotonic() < end:
+                samples.append(sum(rss_kib(x) for x in tree_pids(pr.pid)))
+                time.sleep(0.02)
+            return statistics.median(samples)
+
+        def polls(pr, cpu_of):
+            """POLLS polls forced with SIGUSR1: CPU ms per poll and the tree's peak RSS."""
+            hi = [0]
+            c0 = cpu_of(pr.pid)
+            for _ in range(POLLS):
+                settle(pr)
+                pr.send_signal(signal.SIGUSR1)
+                end = time.monotonic() + 0.5
+                while time.monotonic() < end:
+                    hi[0] = max(hi[0], sum(rss_kib(x) for x in tree_pids(pr.pid)))
+                    time.sleep(0.005)
+            settle(pr)
+            return (cpu_of(pr.pid) - c0) / POLLS, hi[0]
+
         for r in range(runs):
             # dd: the same bytes into a slot file, synced.
             slot = p("dd-slot.img")
@@ -293,23 +364,13 @@ def main():
             dd_ms.append((time.monotonic() - t0) * 1000)
             os.unlink(slot)
             # The agent: a fresh simulated device each run.
-            d = p("dev%d" % r)
-            os.makedirs(d)
-            with open(os.path.join(d, "agent.conf"), "w") as f:
-                f.write("server = %s\nidentity = serial:bench%d\nmodel = sim-1\n"
-                        "tuf_root = %s\npoll_interval_seconds = 1\n" % (s.url, r, p("root.json")))
-            log = open(p("agent%d.log" % r), "wb")
-            proc = subprocess.Popen([AGENT, "--simulate", d], stdout=log, stderr=log)
-            dev = None
-            while dev is None:
-                for x in s.request("GET", "/api/v1/devices?per_page=1000", token=t).json()["items"]:
-                    if x["identity"] == "serial:bench%d" % r:
-                        dev = x["id"]
-                time.sleep(0.1)
-            s.request("POST", "/api/v1/devices/%d/accept" % dev, token=t)
-            time.sleep(3)  # a few idle polls
-            idle.append(sum(rss_kib(x) for x in tree_pids(proc.pid)))
-            idle_anon.append(rss_kib(proc.pid, "RssAnon"))
+            d, proc, dev = device("bench%d" % r)
+            idle.append(idle_rss(proc))
+            idle_anon.append(sum(rss_kib(x, "RssAnon") for x in tree_pids(proc.pid)))
+            # Polls with nothing to do: the workers' CPU (children's time of fleetpatch-agentd).
+            cpu, hi = polls(proc, lambda pid: cpu_ms(pid, children=True))
+            poll_cpu.append(cpu)
+            poll_peak.append(hi)
             s.request("POST", "/api/v1/devices/%d/assignment" % dev, {"target": "big.img"},
                       token=t)
             hi = [0]
@@ -317,10 +378,11 @@ def main():
 
             def sample():
                 while not stop.is_set():
-                    hi[0] = max(hi[0], rss_kib(proc.pid))
+                    hi[0] = max(hi[0], tree_rss())
                     time.sleep(0.02)
             th = threading.Thread(target=sample)
             th.start()
+            proc.send_signal(signal.SIGUSR1)
             while True:
                 j = s.request("GET", "/api/v1/devices/%d" % dev, token=t).json()
                 if j.get("firmware_version") == "2.0":
@@ -332,13 +394,21 @@ def main():
             agent_ms.append(int(j["attributes"]["fp_install_ms"]))
             proc.terminate()
             proc.wait()
-            log.close()
             shutil.rmtree(d)
+        # The same agent polling from one process (--single-process), for comparison.
+        d, proc, dev = device("bench-single", ["--single-process"])
+        single_idle = idle_rss(proc)
+        single_cpu, _ = polls(proc, lambda pid: cpu_ms(pid, children=False))
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(d)
         size_b = os.path.getsize(AGENT)
         stripped = p("agent.stripped")
         subprocess.run(["strip", "-o", stripped, AGENT], check=True)
         info = lambda *a: print("info:", *a)
         info("agent_binary_bytes", os.path.getsize(stripped), "(stripped;", size_b, "unstripped)")
+        info("agentd_binary_bytes", stripped_size(AGENT + "d", tmp), "(fleetpatch-agentd, static,"
+             " stripped)")
         for peer in ("swupdate", "rauc", "mender", "mender-update"):
             path = shutil.which(peer)
             if path:
@@ -352,6 +422,13 @@ def main():
         info("agent_idle_rss_anon_kib", statistics.median(idle_anon),
              "(private memory; the rest of RSS is shared libraries' pages)")
         info("agent_install_peak_rss_kib", statistics.median(peak), "(%d MiB image)" % (size >> 20))
+        info("agent_poll_peak_rss_kib", statistics.median(poll_peak),
+             "(a poll with nothing to do: fleetpatch-agentd plus its worker)")
+        info("agent_poll_cpu_ms", round(statistics.median(poll_cpu), 1),
+             "(per poll with nothing to do, worker started from fleetpatch-agentd)")
+        info("agent_single_process_idle_rss_kib", single_idle,
+             "(--single-process: the agent polls from one resident process)")
+        info("agent_single_process_poll_cpu_ms", round(single_cpu, 1))
         am, dm = statistics.median(agent_ms), statistics.median(dd_ms)
         info("agent_install_mib_s", round((size / 1048576) / (am / 1000), 1))
         info("dd_mib_s", round((size / 1048576) / (dm / 1000), 1))

@@ -2,7 +2,9 @@
 # bench/agent.sh — `bench/run.sh agent`: the device agent's footprint and its
 # install throughput. A real fleetpatchd serves a 1 GiB release (random
 # bytes) published with the CLI; a simulated device (`fleetpatch-agent
-# --simulate DIR`) enrols, and is measured idle (RSS after its first polls)
+# --simulate DIR`, polling every 60 s; SIGUSR1 makes it poll at once) enrols,
+# and is measured idle (RSS of its process tree between polls: fleetpatch-agentd
+# alone), over 5 polls with nothing to do (the workers' CPU and peak RSS),
 # and while it streams the release into its slot file (peak RSS, sampled
 # every 20 ms, and the install time it reports in fp_install_ms: download,
 # hash and write with the syncs). The peer for throughput is dd copying the
@@ -34,7 +36,7 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	swupdate rauc mender-client dbus openssl util-linux mount binutils >/dev/null
 echo "building in $BUILD" >&2
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j2 --target fleetpatchd fleetpatch fleetpatch-agent >/dev/null
+cmake --build "$BUILD" -j2 --target fleetpatchd fleetpatch fleetpatch-agent fleetpatch-agentd >/dev/null
 mkdir -p "$CACHE"
 if [ ! -f "$CACHE/image.img" ] || [ "$(stat -c %s "$CACHE/image.img")" -ne $((SIZE_MIB << 20)) ]; then
 	head -c $((SIZE_MIB << 20)) /dev/urandom >"$CACHE/image.tmp"
