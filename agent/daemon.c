@@ -85,7 +85,50 @@ static int journal(struct agent *a, enum fp_agent_state st)
 		agent_log(AGENT_LOG_INFO, "state", "from=%s to=%s target=%s seq=%llu",
 		          fp_agent_state_name(from), fp_agent_state_name(st), a->w.target,
 		          (unsigned long long)a->w.seq);
+	/* Idle runs the booted slot, committed: what the journal's copy keeps. */
+	if (rc == 0 && st == FP_AS_IDLE)
+		agent_journal_mirror_write(a->c.state_dir, &a->w, a->booted);
 	return rc;
+}
+
+/*
+ * The journal was lost (a file without one valid record). Its copy of the
+ * last idle record says which slot was committed and what both slots hold.
+ * Booted on that slot, the device is idle on it, with those versions.
+ * Booted on the other, which the copy does not vouch for (an update may
+ * have written it, and its trial boot was not judged), the agent rolls
+ * back to the committed slot. 0 when the copy decided, else the caller
+ * starts afresh on the booted slot.
+ */
+static int recover_journal(struct agent *a)
+{
+	struct fp_journal_rec m;
+	int rc = agent_journal_mirror_read(a->c.state_dir, &m);
+	if (rc) {
+		agent_log(AGENT_LOG_ERROR,
+		          "no copy of the last idle record; idle on the booted slot",
+		          "booted=%c copy=%s version=%s", 'A' + a->booted,
+		          rc == FP_ENOTFOUND ? "missing" : "damaged", a->c.firmware_version);
+		return rc;
+	}
+	int committed = 1 - m.new_slot;
+	a->w = m;
+	if (a->booted == committed) {
+		agent_log(AGENT_LOG_WARN, "journal restored from the copy of the last idle record",
+		          "booted=%c version=%s", 'A' + a->booted, m.slot_version[a->booted]);
+		return journal(a, FP_AS_IDLE);
+	}
+	a->w.new_slot = a->booted;
+	a->w.slot_version[a->booted][0] = '\0';
+	a->w.slot_sha256[a->booted][0] = '\0';
+	a->w.backend[0] = '\0';
+	snprintf(a->w.reason, sizeof(a->w.reason),
+	         "the journal was lost while slot %c ran an image it has no record of; "
+	         "returning to the committed slot %c",
+	         'A' + a->booted, 'A' + committed);
+	agent_log(AGENT_LOG_ERROR, "update failed", "target=%s reason=\"%s\"", a->w.target,
+	          a->w.reason);
+	return journal(a, FP_AS_ROLLBACK);
 }
 
 static int is_module(const struct agent *a)
@@ -583,7 +626,7 @@ int agent_start(struct agent *a, struct fp_err *err)
 	if ((rc = agent_journal_open(&a->j, a->c.state_dir, err)) != 0)
 		return rc;
 	a->w = a->j.cur;
-	if (a->j.fresh) {
+	if (a->j.fresh && !(a->j.corrupt && recover_journal(a) == 0)) {
 		memset(&a->w, 0, sizeof(a->w));
 		a->w.new_slot = 1 - a->booted;
 		snprintf(a->w.slot_version[a->booted], sizeof(a->w.slot_version[0]), "%s",
@@ -632,6 +675,8 @@ int agent_start(struct agent *a, struct fp_err *err)
 	if (a->rebooting)
 		return 0;
 	/* Running a committed slot: keep it marked good (RAUC's mark-good at every boot). */
+	if (a->w.state == FP_AS_IDLE)
+		agent_journal_mirror_write(a->c.state_dir, &a->w, a->booted);
 	if (a->w.state == FP_AS_IDLE && agent_boot_mark_good(&a->c, a->booted, err) != 0)
 		agent_log(AGENT_LOG_WARN, "cannot mark the booted slot good", "error=\"%s\"",
 		          err->msg);

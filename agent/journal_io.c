@@ -37,12 +37,10 @@ int agent_journal_open(struct agent_journal *j, const char *dir, struct fp_err *
 		return rc;
 	if (fp_journal_scan(buf, len, &j->cur, &valid, &count) != 0) {
 		j->fresh = 1;
+		j->corrupt = len > 0;
 		if (len)
-			agent_log(
-			    AGENT_LOG_ERROR,
-			    "journal has no valid record (corrupt); starting from idle on the "
-			    "booted slot",
-			    "path=%s bytes=%zu", j->path, len);
+			agent_log(AGENT_LOG_ERROR, "journal has no valid record (corrupt)",
+			          "path=%s bytes=%zu", j->path, len);
 	} else if (valid < len) {
 		agent_log(AGENT_LOG_WARN, "journal had a torn or corrupt tail; it was cut off",
 		          "path=%s valid_bytes=%zu dropped_bytes=%zu records=%zu", j->path, valid,
@@ -102,4 +100,49 @@ void agent_journal_close(struct agent_journal *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
+}
+
+static void mirror_path(const char *dir, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/journal.idle", dir);
+}
+
+void agent_journal_mirror_write(const char *dir, const struct fp_journal_rec *rec, int booted)
+{
+	char path[4200], *old = NULL;
+	size_t old_len = 0, n = 0;
+	uint8_t buf[FP_JOURNAL_RECORD_MAX];
+	struct fp_journal_rec m = *rec;
+	struct fp_err err = {0};
+	m.seq = 0;
+	m.new_slot = 1 - booted;
+	mirror_path(dir, path, sizeof(path));
+	if (fp_journal_encode(&m, buf, sizeof(buf), &n, &err) != 0) {
+		agent_log(AGENT_LOG_WARN, "cannot copy the idle record", "error=\"%s\"", err.msg);
+		return;
+	}
+	if (agent_read_file(path, FP_JOURNAL_RECORD_MAX, &old, &old_len, NULL) == 0 &&
+	    old_len == n && memcmp(old, buf, n) == 0) {
+		free(old);
+		return;
+	}
+	free(old);
+	if (agent_write_atomic(path, buf, n, 0600, &err) != 0)
+		agent_log(AGENT_LOG_WARN, "cannot copy the idle record", "error=\"%s\"", err.msg);
+}
+
+int agent_journal_mirror_read(const char *dir, struct fp_journal_rec *rec)
+{
+	char path[4200], *buf = NULL;
+	size_t len = 0, valid = 0, count = 0;
+	mirror_path(dir, path, sizeof(path));
+	int rc = agent_read_file(path, FP_JOURNAL_RECORD_MAX, &buf, &len, NULL);
+	if (rc == FP_ENOTFOUND)
+		return rc;
+	if (rc == 0 &&
+	    (fp_journal_scan(buf, len, rec, &valid, &count) != 0 || count != 1 || valid != len ||
+	     rec->state != FP_AS_IDLE || rec->new_slot < 0 || rec->new_slot > 1))
+		rc = FP_EINVAL;
+	free(buf);
+	return rc ? FP_EINVAL : 0;
 }

@@ -16,6 +16,7 @@ struct agent_journal {
 	size_t size;
 	struct fp_journal_rec cur; /* the last record written or read */
 	int fresh;                 /* no valid record was found */
+	int corrupt;               /* ... in a file that had bytes: the journal was lost */
 };
 
 /* Opens (creating) DIR/journal and reads the current state into j->cur. */
@@ -30,5 +31,17 @@ int agent_journal_write(struct agent_journal *j, struct fp_journal_rec *rec,
                         struct fp_err *err) FP_WUR;
 
 void agent_journal_close(struct agent_journal *j);
+
+/*
+ * DIR/journal.idle: a copy of the last idle record, written when the agent
+ * journals the idle state on the slot it booted, normalised (seq 0,
+ * new_slot = the other slot) so that an unchanged state is not rewritten.
+ * If the journal is lost (a file without one valid record), it tells which
+ * slot was last committed and what each slot held (docs/design/agent.md,
+ * "Journal"). mirror_write syncs the file; a failure is logged, not fatal.
+ * mirror_read: 0 with *rec, FP_ENOTFOUND, or FP_EINVAL for a damaged copy.
+ */
+void agent_journal_mirror_write(const char *dir, const struct fp_journal_rec *rec, int booted);
+int agent_journal_mirror_read(const char *dir, struct fp_journal_rec *rec) FP_WUR;
 
 #endif
