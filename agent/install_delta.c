@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
-#include "fleetpatch/artifact.h"
+#include "fleetpatch/artifact_patch.h"
 #include "fleetpatch/delta.h"
 #include "fleetpatch/hex.h"
 #include "fleetpatch/tuf.h"
@@ -27,9 +27,7 @@ struct apply {
 	int64_t pos;
 	struct fp_tuf_hasher *dh; /* the delta's bytes, against its target */
 	struct fp_tuf_hasher *th; /* the image written, against the full target */
-	struct fp_artifact_reader *r;
-	struct fp_delta_applier *a;
-	int applied;
+	struct fp_artifact_patcher *p;
 };
 
 static int hasher(const char *hex, int64_t length, struct fp_tuf_hasher **h, struct fp_err *err)
@@ -92,56 +90,6 @@ static int slot_write(void *ctx, const void *buf, size_t n, struct fp_err *err)
 	return 0;
 }
 
-static int on_begin(void *ctx, size_t i, const struct fp_artifact_payload *p, struct fp_err *err)
-{
-	struct apply *ap = ctx;
-	(void)i;
-	if (!p->is_delta)
-		return fp_err_set(err, FP_EINVAL, "delta: payload '%s' is not a delta", p->name);
-	if (ap->a || ap->applied)
-		return fp_err_set(err, FP_EUNSUPP, "delta: the artifact holds more than one delta");
-	if (p->delta.base_size > ap->base_size)
-		return fp_err_set(err, FP_ECONFLICT,
-		                  "wrong base: the delta applies to an image of %llu bytes, the "
-		                  "running slot has %llu; a full download is needed",
-		                  (unsigned long long)p->delta.base_size,
-		                  (unsigned long long)ap->base_size);
-	if (p->delta.target_size != (uint64_t)ap->d->length)
-		return fp_err_set(
-		    err, FP_EAUTH, "delta: it makes %llu bytes, the full target is signed for %lld",
-		    (unsigned long long)p->delta.target_size, (long long)ap->d->length);
-	struct fp_delta_apply_opts o = {
-	    .base_size = p->delta.base_size, /* the image is the slot's first bytes */
-	    .target_max = p->delta.target_size,
-	    .mem_max = AGENT_DELTA_MEM_MAX,
-	    .read_base = base_read,
-	    .write = slot_write,
-	    .ctx = ap,
-	};
-	return fp_delta_applier_new(&o, &ap->a, err);
-}
-
-static int on_data(void *ctx, size_t i, const void *buf, size_t n, struct fp_err *err)
-{
-	struct apply *ap = ctx;
-	(void)i;
-	return ap->a ? fp_delta_applier_feed(ap->a, buf, n, err) : 0;
-}
-
-static int on_end(void *ctx, size_t i, const struct fp_artifact_payload *p, struct fp_err *err)
-{
-	struct apply *ap = ctx;
-	(void)i;
-	(void)p;
-	if (!ap->a)
-		return 0;
-	int rc = fp_delta_applier_finish(ap->a, err);
-	fp_delta_applier_free(ap->a);
-	ap->a = NULL;
-	ap->applied = rc == 0;
-	return rc;
-}
-
 /* The delta's bytes as they arrive: hashed against its target, then applied. */
 static int sink(void *ctx, const void *data, size_t n, struct fp_err *err)
 {
@@ -155,14 +103,12 @@ static int sink(void *ctx, const void *data, size_t n, struct fp_err *err)
 	if (rc)
 		return rc;
 	ap->d->fetched += (int64_t)n;
-	return fp_artifact_reader_feed(ap->r, data, n, err);
+	return fp_artifact_patcher_feed(ap->p, data, n, err);
 }
 
 int agent_install_delta(struct agent_delta *d, struct fp_err *err)
 {
 	struct apply ap = {.d = d, .base_fd = -1, .fd = -1};
-	struct fp_artifact_callbacks cb = {
-	    .payload_begin = on_begin, .payload_data = on_data, .payload_end = on_end, .ctx = &ap};
 	struct stat st;
 	long status = 0;
 	int rc;
@@ -186,7 +132,16 @@ int agent_install_delta(struct agent_delta *d, struct fp_err *err)
 	}
 	if ((rc = hasher(d->delta_sha256, d->delta_length, &ap.dh, err)) ||
 	    (rc = hasher(d->sha256, d->length, &ap.th, err)) ||
-	    (rc = fp_artifact_reader_new(&cb, NULL, &ap.r, err)))
+	    (rc = fp_artifact_patcher_new(
+	         &(struct fp_artifact_patch_opts){.base_size = ap.base_size,
+	                                          .base_prefix =
+	                                              1, /* the image fills the slot's start */
+	                                          .target_size = (uint64_t)d->length,
+	                                          .mem_max = AGENT_DELTA_MEM_MAX,
+	                                          .read_base = base_read,
+	                                          .write = slot_write,
+	                                          .ctx = &ap},
+	         &ap.p, err)))
 		goto out;
 	struct agent_http_req rq = {.method = "GET",
 	                            .url = d->url,
@@ -213,12 +168,8 @@ int agent_install_delta(struct agent_delta *d, struct fp_err *err)
 		                why);
 		goto out;
 	}
-	if ((rc = fp_artifact_reader_finish(ap.r, err)))
+	if ((rc = fp_artifact_patcher_finish(ap.p, err)))
 		goto out;
-	if (!ap.applied) {
-		rc = fp_err_set(err, FP_EINVAL, "delta: the artifact holds no delta payload");
-		goto out;
-	}
 	if ((rc = fp_tuf_hasher_final(ap.th, err))) {
 		char why[FP_ERR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", err->msg);
@@ -236,8 +187,7 @@ int agent_install_delta(struct agent_delta *d, struct fp_err *err)
 		rc = fp_err_set(err, FP_EIO, "cannot sync the slot %s: %s", d->slot_path,
 		                strerror(errno));
 out:
-	fp_delta_applier_free(ap.a);
-	fp_artifact_reader_free(ap.r);
+	fp_artifact_patcher_free(ap.p);
 	fp_tuf_hasher_free(ap.dh);
 	fp_tuf_hasher_free(ap.th);
 	if (ap.base_fd >= 0)

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "fleetpatch/artifact.h"
+#include "fleetpatch/artifact_patch.h"
 #include "fleetpatch/delta.h"
 
 #define READ_CHUNK (1u << 20) /* bytes of an artifact read at a time */
@@ -240,7 +241,9 @@ done:
 
 /* ---- reading an artifact from a file ---- */
 
-static int read_artifact(const char *path, struct fp_artifact_reader *r, struct fp_err *err)
+/* Streams the file at path through feed, then finish (an artifact reader or a patcher). */
+static int read_stream(const char *path, int (*feed)(void *, const void *, size_t, struct fp_err *),
+                       int (*finish)(void *, struct fp_err *), void *obj, struct fp_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	unsigned char *buf = malloc(READ_CHUNK);
@@ -261,15 +264,40 @@ static int read_artifact(const char *path, struct fp_artifact_reader *r, struct 
 		}
 		if (got == 0)
 			break;
-		if ((rc = fp_artifact_reader_feed(r, buf, (size_t)got, err)))
+		if ((rc = feed(obj, buf, (size_t)got, err)))
 			goto out;
 	}
-	rc = fp_artifact_reader_finish(r, err);
+	rc = finish(obj, err);
 out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
 	return rc;
+}
+
+static int reader_feed(void *r, const void *buf, size_t n, struct fp_err *err)
+{
+	return fp_artifact_reader_feed(r, buf, n, err);
+}
+
+static int reader_finish(void *r, struct fp_err *err)
+{
+	return fp_artifact_reader_finish(r, err);
+}
+
+static int read_artifact(const char *path, struct fp_artifact_reader *r, struct fp_err *err)
+{
+	return read_stream(path, reader_feed, reader_finish, r, err);
+}
+
+static int patcher_feed(void *p, const void *buf, size_t n, struct fp_err *err)
+{
+	return fp_artifact_patcher_feed(p, buf, n, err);
+}
+
+static int patcher_finish(void *p, struct fp_err *err)
+{
+	return fp_artifact_patcher_finish(p, err);
 }
 
 /* ---- inspect ---- */
@@ -657,8 +685,6 @@ struct apply {
 	uint64_t base_size;
 	uint64_t mem_max;
 	struct outfile *of;
-	struct fp_delta_applier *a;
-	int applied;
 };
 
 static int base_read(void *ctx, uint64_t off, void *buf, size_t n, struct fp_err *err)
@@ -694,56 +720,6 @@ static int out_write(void *ctx, const void *buf, size_t n, struct fp_err *err)
 		n -= (size_t)w;
 	}
 	return 0;
-}
-
-static int on_begin(void *ctx, size_t i, const struct fp_artifact_payload *p, struct fp_err *err)
-{
-	struct apply *ap = ctx;
-	(void)i;
-	if (!p->is_delta)
-		return 0;
-	if (ap->a || ap->applied)
-		return fp_err_set(err, FP_EUNSUPP, "the artifact holds more than one delta");
-	if (p->delta.base_size != ap->base_size)
-		return fp_err_set(err, FP_ECONFLICT,
-		                  "wrong base: the delta applies to an image of %" PRIu64
-		                  " bytes, the base has %" PRIu64,
-		                  p->delta.base_size, ap->base_size);
-	struct fp_delta_apply_opts o = {
-	    .base_size = ap->base_size,
-	    .target_max = p->delta.target_size,
-	    .mem_max = ap->mem_max,
-	    .read_base = base_read,
-	    .write = out_write,
-	    .ctx = ap,
-	};
-	return fp_delta_applier_new(&o, &ap->a, err);
-}
-
-static int on_data(void *ctx, size_t i, const void *buf, size_t n, struct fp_err *err)
-{
-	struct apply *ap = ctx;
-	(void)i;
-	return ap->a ? fp_delta_applier_feed(ap->a, buf, n, err) : 0;
-}
-
-static int on_end(void *ctx, size_t i, const struct fp_artifact_payload *p, struct fp_err *err)
-{
-	struct apply *ap = ctx;
-	(void)i;
-	if (!ap->a)
-		return 0;
-	int rc = fp_delta_applier_finish(ap->a, err);
-	const struct fp_delta_header *h = fp_delta_applier_header(ap->a);
-	if (!rc && (!h || memcmp(h->target_sha256, p->delta.target_sha256, 32) != 0 ||
-	            h->target_size != p->delta.target_size ||
-	            memcmp(h->base_sha256, p->delta.base_sha256, 32) != 0))
-		rc = fp_err_set(err, FP_EINVAL,
-		                "the delta's header and the manifest name different images");
-	fp_delta_applier_free(ap->a);
-	ap->a = NULL;
-	ap->applied = rc == 0;
-	return rc;
 }
 
 static int artifact_apply_delta(struct cli *c, int argc, char **argv)
@@ -802,19 +778,19 @@ static int artifact_apply_delta(struct cli *c, int argc, char **argv)
 		return ex;
 	}
 	ap.of = &of;
-	struct fp_artifact_callbacks cb = {
-	    .payload_begin = on_begin, .payload_data = on_data, .payload_end = on_end, .ctx = &ap};
-	struct fp_artifact_reader *r = NULL;
+	struct fp_artifact_patch_opts po = {.base_size = ap.base_size,
+	                                    .mem_max = ap.mem_max,
+	                                    .read_base = base_read,
+	                                    .write = out_write,
+	                                    .ctx = &ap};
+	struct fp_artifact_patcher *pt = NULL;
 	struct fp_err err = {0};
-	int rc = fp_artifact_reader_new(&cb, NULL, &r, &err);
+	int rc = fp_artifact_patcher_new(&po, &pt, &err);
 	if (!rc)
-		rc = read_artifact(delta, r, &err);
-	if (!rc && !ap.applied)
-		rc = fp_err_set(&err, FP_EINVAL, "the artifact holds no delta payload");
+		rc = read_stream(delta, patcher_feed, patcher_finish, pt, &err);
 	if (rc)
 		cli_error("%s: %s", delta, err.msg);
-	fp_delta_applier_free(ap.a);
-	fp_artifact_reader_free(r);
+	fp_artifact_patcher_free(pt);
 	close(ap.base_fd);
 	ex = out_close(&of, rc == 0);
 	if (!ex)
