@@ -16,7 +16,8 @@ derived from the protocol in docs/design/agent.md and read back with
 Covered for both: mark-good at the first start, the switch, a boot of the new
 slot and the commit, a new slot that never comes up (its attempts run out and
 the bootloader falls back; the agent rolls back), a corrupt environment
-(bad CRC / invalid block) and a missing tool: a clear log line and no switch.
+(bad CRC / invalid block) and a missing tool: a clear log line and no switch;
+a U-Boot environment that does not hold the variables yet.
 Also: the reference scripts use exactly the variables the agent writes."""
 import os
 import re
@@ -449,6 +450,22 @@ class BootloaderTest(unittest.TestCase):
 
     def test_6_grub_missing_tool(self):
         self.refused(Grub, "missing")
+
+    def test_8_uboot_environment_without_the_variables(self):
+        """A board whose saved environment has no BOOT_* variables yet (fw_printenv
+        prints "NAME=" for them): they read as the defaults, the switch writes them."""
+        d, bl, conf = self.device("unset-uboot", UBoot)
+        wr(os.path.join(d, "booted"), "A\n")
+        self.assertEqual(bl.tool_read()["BOOT_ORDER"], "")
+        p = self.start(d, conf)
+        dev = self.enrol("unset-uboot", d)
+        self.wait("first report", lambda: self.dev(dev).get("firmware_version") == "1.0", d)
+        self.assign(dev, "fw-2.0.bin")
+        self.wait("reboot", lambda: os.path.exists(os.path.join(d, "reboot")), d)
+        self.stop(p)
+        self.assertNotIn("cannot mark the booted slot good", self.log(d))
+        self.expect(bl, "B A", ATTEMPTS, ATTEMPTS)
+        self.assertEqual(bootloader_step(bl), "B")
 
     # --- the reference scripts ------------------------------------------------
 
