@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fleetpatch/conf.h"
 
@@ -62,6 +63,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"booted_slot_file", c->booted_slot_file, sizeof(c->booted_slot_file)},
 	    {"bootenv_file", c->bootenv_file, sizeof(c->bootenv_file)},
 	    {"bootloader_hook", c->bootloader_hook, sizeof(c->bootloader_hook)},
+	    {"uboot_env_config", c->uboot_env_config, sizeof(c->uboot_env_config)},
 	    {"sbom_file", c->sbom_file, sizeof(c->sbom_file)},
 	    {"packages_db", c->packages_db, sizeof(c->packages_db)},
 	    {"packages_root", c->packages_root, sizeof(c->packages_root)},
@@ -189,5 +191,22 @@ int agent_config_check(const struct agent_config *c, struct fp_err *err)
 	if (c->bootloader == AGENT_BL_HOOK && !c->bootloader_hook[0])
 		return fp_err_set(err, FP_EINVAL,
 		                  "config: bootloader 'hook' needs 'bootloader_hook'");
+	/*
+	 * The tools would read a relative path from the agent's working
+	 * directory; a missing file is better refused at start than found at
+	 * the first switch.
+	 */
+	if (c->uboot_env_config[0] && c->bootloader != AGENT_BL_UBOOT)
+		return fp_err_set(
+		    err, FP_EINVAL,
+		    "config: 'uboot_env_config' is only used with bootloader 'uboot'");
+	if (c->uboot_env_config[0] && c->uboot_env_config[0] != '/')
+		return fp_err_set(
+		    err, FP_EINVAL,
+		    "config: 'uboot_env_config' must be an absolute path, not '%.200s'",
+		    c->uboot_env_config);
+	if (c->uboot_env_config[0] && access(c->uboot_env_config, R_OK) != 0)
+		return fp_err_set(err, FP_EINVAL, "config: uboot_env_config '%.200s': %s",
+		                  c->uboot_env_config, strerror(errno));
 	return 0;
 }

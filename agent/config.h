@@ -28,7 +28,8 @@ struct agent_config {
 	char slot[2][AGENT_PATH_MAX];          /* slot A and B: block devices or files */
 	char booted_slot_file[AGENT_PATH_MAX]; /* holds "A" or "B"; else /proc/cmdline */
 	enum agent_bootloader bootloader;
-	char bootenv_file[AGENT_PATH_MAX]; /* for the file bootloader */
+	char bootenv_file[AGENT_PATH_MAX];     /* for the file bootloader, grubenv for grub */
+	char uboot_env_config[AGENT_PATH_MAX]; /* fw_env.config for uboot ("": the tools' own) */
 	char bootloader_hook[AGENT_PATH_MAX];
 	char health[AGENT_HEALTH_MAX][AGENT_PATH_MAX];
 	int n_health;

@@ -6,7 +6,8 @@ set -eu
 BUILD="cmake make gcc clang pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
 libssl-dev libcurl4-openssl-dev libexpat1-dev zlib1g-dev libzstd-dev libcmocka-dev libclang-rt-14-dev
 ieee-data tzdata"
-TEST="python3 openssl nmap wrk nginx-light sqlite3 clang-format curl"
+TEST="python3 openssl nmap wrk nginx-light sqlite3 clang-format curl
+libubootenv-tool grub-common"
 
 want=""
 for p in $BUILD ${FP_DEPS_TEST:+$TEST}; do
