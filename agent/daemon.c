@@ -136,9 +136,17 @@ static int is_module(const struct agent *a)
 	return a->w.backend[0] != '\0';
 }
 
-static void boot_facts(struct agent *a, struct fp_agent_facts *f)
+/*
+ * The facts the state machine decides on. why receives the error when the
+ * bootloader environment could not be read ("" otherwise): the new slot then
+ * counts as not pending, as a bootloader with an unreadable environment
+ * boots its default.
+ */
+static void boot_facts(struct agent *a, struct fp_agent_facts *f, char *why, size_t cap)
 {
 	struct agent_bootenv e;
+	struct fp_err err = {0};
+	why[0] = '\0';
 	/*
 	 * A module's install is in effect from Install on, whichever slot
 	 * booted, and no bootloader falls back from it: only Rollback undoes it.
@@ -150,8 +158,10 @@ static void boot_facts(struct agent *a, struct fp_agent_facts *f)
 		return;
 	}
 	f->running_new = a->booted == a->w.new_slot;
-	f->new_pending = agent_boot_read(&a->c, &e, NULL) == 0 &&
-	                 agent_boot_pending(&e, a->w.new_slot) && !f->running_new;
+	int readable = f->running_new || agent_boot_read(&a->c, &e, &err) == 0;
+	if (!readable)
+		snprintf(why, cap, "%s", err.msg);
+	f->new_pending = readable && !f->running_new && agent_boot_pending(&e, a->w.new_slot);
 }
 
 static int progress(void *ctx, int64_t synced, struct fp_err *err)
@@ -314,12 +324,17 @@ static int drive(struct agent *a, enum fp_agent_event ev)
 {
 	struct fp_err err = {0};
 	struct fp_agent_step st;
-	char detail[FP_ERR_MSG_MAX] = "";
+	char detail[FP_ERR_MSG_MAX] = "", envwhy[FP_ERR_MSG_MAX];
+	int failed_in_row = 0;
 	for (int guard = 0; guard < DRIVE_STEPS_MAX && !stop_flag; guard++) {
 		struct fp_agent_facts f;
-		boot_facts(a, &f);
+		boot_facts(a, &f, envwhy, sizeof(envwhy));
 		if (fp_agent_step(a->w.state, ev, &f, &st) != 0)
 			return FP_EINVAL;
+		/* "Fell back" because the environment could not be read: say that. */
+		if (st.reason && envwhy[0] && !detail[0])
+			snprintf(detail, sizeof(detail),
+			         "the bootloader environment could not be read: %s", envwhy);
 		if (st.reason) {
 			snprintf(a->w.reason, sizeof(a->w.reason), "%s%s%s", st.reason,
 			         detail[0] ? ": " : "", detail);
@@ -402,6 +417,18 @@ static int drive(struct agent *a, enum fp_agent_event ev)
 				agent_log(AGENT_LOG_ERROR, "action failed",
 				          "action=%s error=\"%s\"", fp_agent_action_name(st.action),
 				          err.msg);
+			/*
+			 * Two failures in a row (a switch, then the rollback after it;
+			 * or a retried commit) are not retried at once: the journaled
+			 * state carries on at the next poll.
+			 */
+			if (++failed_in_row >= 2 && st.action != FP_AA_HEALTH) {
+				agent_log(AGENT_LOG_WARN, "retrying at the next poll", "state=%s",
+				          fp_agent_state_name(a->w.state));
+				return FP_EIO;
+			}
+		} else {
+			failed_in_row = 0;
 		}
 		ev = rc ? FP_AE_FAIL : FP_AE_OK;
 	}

@@ -424,9 +424,14 @@ class BootloaderTest(unittest.TestCase):
         want = ("is not installed or cannot run" if how == "missing"
                 else "failed (exit")
         self.wait("the error in the log",
-                  lambda: "bootloader could not be switched" in self.log(d), d)
+                  lambda: "bootloader could not be switched" in self.log(d) and
+                  "retrying at the next poll" in self.log(d), d)
         log = self.log(d)
         self.assertIn("bootloader: %s %s" % (bl.tool(), want), log)
+        # A failing tool is run at most twice per poll (the switch, then the
+        # rollback), not again and again until the step guard stops it.
+        for chunk in log.split("retrying at the next poll"):
+            self.assertLessEqual(chunk.count('msg="action failed"'), 2, chunk[-3000:])
         self.wait("the failure reported",
                   lambda: "could not be switched" in (self.attr(dev, "fp_last_error") or ""),
                   d)
