@@ -53,8 +53,8 @@ static void on_usr1(int sig)
 }
 
 static const char daemon_usage[] =
-    "usage: fleetpatch-agent run --config FILE [--once] [-v]\n"
-    "       fleetpatch-agent --simulate DIR [--config FILE] [--once] [-v]\n"
+    "usage: fleetpatch-agent run --config FILE [--once | --single-process] [-v]\n"
+    "       fleetpatch-agent --simulate DIR [--config FILE] [--once | --single-process] [-v]\n"
     "\n"
     "Runs the device agent: enrolment with the device's own key, polling, inventory\n"
     "reports, verified downloads into the inactive slot, the boot-slot switch, the\n"
@@ -893,7 +893,8 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 	/* A later worker continues the session of the one before; the first starts anew. */
 	if (worker > 0)
 		agent_session_load(&a, &fails);
-	a.quiet_start = worker > 0;
+	/* A start within a session is routine; a first start or one after a reboot is news. */
+	a.quiet_start = a.session_loaded;
 	if (agent_start(&a, &err) != 0) {
 		agent_log(AGENT_LOG_ERROR, "cannot start", "error=\"%s\"", err.msg);
 		agent_fetch_cleanup();

@@ -34,7 +34,7 @@ struct agent {
 	char **argv;                      /* for the re-exec that plays a reboot in --simulate */
 	int in_process;     /* `fleet`: a reboot returns to the caller instead of execv */
 	int rebooting;      /* in_process: the device "rebooted"; the caller starts it again */
-	int quiet_start;    /* a worker after the first: its start is logged at debug */
+	int quiet_start;    /* a worker that continues a session: its start is logged at debug */
 	int session_loaded; /* a worker read state_dir/session */
 	struct fp_agent_session session_was; /* what it read, to write only a change */
 };
