@@ -25,7 +25,8 @@
 #include "store_devices.h"
 #include "vuln.h"
 
-#define DIRTY_ALL 20000 /* beyond this many changed keys, re-match everything */
+#define DIRTY_ALL     20000    /* beyond this many changed keys, re-match everything */
+#define NVD_CACHE_KIB "131072" /* SQLite page cache of an NVD import (128 MiB) */
 
 /* ---- feed jobs ---- */
 
@@ -60,6 +61,13 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	int64_t before = 0;
 	atomic_store(&job->total, (long)a->len);
 	int rc = fp_db_run(db, err, &before, "SELECT COUNT(*) FROM cves", NULL);
+	/* SQLite's default page cache (2 MB) is far smaller than what one feed
+	 * writes: pages would go to the WAL in the middle of the transaction,
+	 * many of them several times over. The import's connection gets a larger
+	 * cache for the import only. */
+	int sqlite = strcmp(db->ops->name, "sqlite") == 0;
+	if (rc == 0 && sqlite)
+		rc = fp_db_exec(db, "PRAGMA cache_size = -" NVD_CACHE_KIB, err);
 	if (rc == 0)
 		rc = fp_db_begin(db, err);
 	/* A first import re-matches everything: it needs no list of changed keys. */
@@ -69,6 +77,9 @@ static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
+	/* Back to the default size, which frees the pages above it. */
+	if (sqlite && fp_db_exec(db, "PRAGMA cache_size = -2000", NULL))
+		fp_log(FP_LOG_WARN, "cannot restore the page cache size", "job=%" PRId64, job->id);
 	/* Then re-match what the changed records name (everything on a first import). */
 	if (rc == 0 && (imp.created || imp.updated)) {
 		int all = before == 0 || imp.too_many_dirty;
