@@ -684,8 +684,14 @@ static int attr_match(const struct fp_cpe *src, const struct fp_cpe *tgt, int a)
 		return wildcard_match(s, src->wild[a], t);
 	if (a == FP_CPE_VERSION)
 		return fp_version_cmp(s, t) == 0;
-	size_t n = strlen(s);
-	return n == strlen(t) && same_ci(s, t, n);
+	/* One pass that stops at the first difference: most candidates differ in
+	 * the product's first bytes, and measuring both strings first cost more
+	 * than the comparison. */
+	while (*s && lower((unsigned char)*s) == lower((unsigned char)*t)) {
+		s++;
+		t++;
+	}
+	return *s == '\0' && *t == '\0';
 }
 
 int fp_cpe_match(const struct fp_cpe *source, const struct fp_cpe *target)

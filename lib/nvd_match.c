@@ -232,6 +232,8 @@ void fp_nvd_configs_free(struct fp_nvd_configs *c)
 	c->n = 0;
 }
 
+static void set_product_hashes(struct fp_nvd_configs *c);
+
 int fp_nvd_configs_from_json(const json_t *configurations, struct fp_nvd_configs *out,
                              struct fp_err *err)
 {
@@ -263,10 +265,38 @@ int fp_nvd_configs_from_json(const json_t *configurations, struct fp_nvd_configs
 out:
 	if (rc)
 		fp_nvd_configs_free(out);
+	else
+		set_product_hashes(out);
 	return rc;
 }
 
 /* ------------------------------------------------------------ evaluation */
+
+#define HAVE_HASHED_MAX 64 /* platform CPEs whose products fp_nvd_applies() hashes */
+
+/* FNV-1a of c's product, lower case, when it is a plain value; else 0 (unknown). */
+static uint32_t product_hash(const struct fp_cpe *c)
+{
+	if (c->kind[FP_CPE_PRODUCT] != FP_CPE_VALUE || !c->val[FP_CPE_PRODUCT] ||
+	    c->wild[FP_CPE_PRODUCT])
+		return 0;
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)c->val[FP_CPE_PRODUCT]; *p; p++) {
+		unsigned char ch = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p - 'A' + 'a') : *p;
+		h = (h ^ ch) * 16777619u;
+	}
+	return h ? h : 1;
+}
+
+/* Sets the product hash of every entry of c, once it is parsed. */
+static void set_product_hashes(struct fp_nvd_configs *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t j = 0; j < c->c[i].n; j++)
+			for (size_t k = 0; k < c->c[i].nodes[j].n; k++)
+				c->c[i].nodes[j].m[k].product_hash =
+				    product_hash(&c->c[i].nodes[j].m[k].criteria);
+}
 
 static int has_bounds(const struct fp_nvd_cpe_match *m)
 {
@@ -292,12 +322,14 @@ static int in_range(const struct fp_nvd_cpe_match *m, const struct fp_cpe *t)
 }
 
 /* Sets *idx to the lowest index of have that entry m matches; returns 0 when none does. */
-static int entry_matches(const struct fp_nvd_cpe_match *m, const struct fp_cpe *have, size_t n_have,
-                         size_t *idx)
+static int entry_matches(const struct fp_nvd_cpe_match *m, const struct fp_cpe *have,
+                         const uint32_t *have_hash, size_t n_have, size_t *idx)
 {
 	int ranged = has_bounds(m);
 	for (size_t i = 0; i < n_have; i++)
-		if (fp_cpe_match(&m->criteria, &have[i]) && (!ranged || in_range(m, &have[i]))) {
+		if ((!m->product_hash || !have_hash || !have_hash[i] ||
+		     m->product_hash == have_hash[i]) &&
+		    fp_cpe_match(&m->criteria, &have[i]) && (!ranged || in_range(m, &have[i]))) {
 			*idx = i;
 			return 1;
 		}
@@ -308,13 +340,13 @@ static int entry_matches(const struct fp_nvd_cpe_match *m, const struct fp_cpe *
  * Evaluates node nd. When positive is set, lowers *vuln to the index of the
  * first have CPE matched by any of its vulnerable entries.
  */
-static int eval_node(const struct fp_nvd_node *nd, const struct fp_cpe *have, size_t n_have,
-                     int positive, size_t *vuln)
+static int eval_node(const struct fp_nvd_node *nd, const struct fp_cpe *have,
+                     const uint32_t *have_hash, size_t n_have, int positive, size_t *vuln)
 {
 	int any = 0, all = 1;
 	for (size_t k = 0; k < nd->n; k++) {
 		size_t idx;
-		int hit = entry_matches(&nd->m[k], have, n_have, &idx);
+		int hit = entry_matches(&nd->m[k], have, have_hash, n_have, &idx);
 		any |= hit;
 		all &= hit;
 		if (hit && positive && nd->m[k].vulnerable && idx < *vuln)
@@ -333,13 +365,22 @@ int fp_nvd_applies(const struct fp_nvd_configs *c, const struct fp_cpe *have, si
 	size_t best = (size_t)-1;
 	if (!c)
 		return 0;
+	/* The products of a usual platform are hashed once per call; a larger one
+	 * is compared in full. */
+	uint32_t hashes[HAVE_HASHED_MAX];
+	const uint32_t *have_hash = NULL;
+	if (n_have <= HAVE_HASHED_MAX) {
+		for (size_t i = 0; i < n_have; i++)
+			hashes[i] = product_hash(&have[i]);
+		have_hash = hashes;
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		const struct fp_nvd_config *cf = &c->c[i];
 		size_t vuln = (size_t)-1;
 		int any = 0, all = 1;
 		for (size_t j = 0; j < cf->n; j++) {
 			int positive = !(cf->nodes[j].negate ^ cf->negate);
-			int v = eval_node(&cf->nodes[j], have, n_have, positive, &vuln);
+			int v = eval_node(&cf->nodes[j], have, have_hash, n_have, positive, &vuln);
 			any |= v;
 			all &= v;
 		}
@@ -621,6 +662,8 @@ int fp__nvd_configs_scan(struct fp__js *s, struct fp_nvd_configs *out)
 		if (scan_config(s, &out->c[out->n - 1], &total))
 			return -1;
 	}
+	if (r == 0)
+		set_product_hashes(out);
 	return r;
 }
 

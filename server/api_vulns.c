@@ -21,11 +21,12 @@
 #include "fleetpatch/sbom.h"
 #include "jobs.h"
 #include "log.h"
+#include "nvd_import.h"
 #include "store_devices.h"
 #include "vuln.h"
 
-#define FEED_CHUNK (1u << 20)
-#define DIRTY_ALL  20000 /* beyond this many changed keys, re-match everything */
+#define DIRTY_ALL     20000    /* beyond this many changed keys, re-match everything */
+#define NVD_CACHE_KIB "131072" /* SQLite page cache of an NVD import (128 MiB) */
 
 /* ---- feed jobs ---- */
 
@@ -43,163 +44,6 @@ static void feed_arg_free(void *p)
 	}
 }
 
-struct nvd_ctx {
-	fp_db *db;
-	struct fp_job *job;
-	struct fp_err *err;
-	int64_t records, created, updated, unchanged, unassessed;
-	struct strlist {
-		char **s;
-		size_t n, cap;
-	} dirty, changed; /* keys whose CVEs changed; the CVEs created or changed */
-};
-
-static int strlist_add(struct strlist *l, const char *s)
-{
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 1024;
-		char **ns = realloc(l->s, nc * sizeof(*ns));
-		if (!ns)
-			return FP_ENOMEM;
-		l->s = ns;
-		l->cap = nc;
-	}
-	if (!(l->s[l->n] = strdup(s)))
-		return FP_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void strlist_free(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->s[i]);
-	free(l->s);
-}
-
-static int add_dirty(void *vctx, const char *key)
-{
-	struct nvd_ctx *c = vctx;
-	return strlist_add(&c->dirty, key);
-}
-
-static int insert_key(void *vctx, const char *key)
-{
-	void **p = vctx; /* {db, cve id, nvd_ctx} */
-	int rc =
-	    fp_db_run(p[0], NULL, NULL,
-	              "INSERT INTO cve_keys (key, cve_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-	              "ss", key, (const char *)p[1]);
-	return rc ? rc : add_dirty(p[2], key);
-}
-
-static int on_cve(void *vctx, const struct fp_cve *cve, const char *raw, size_t raw_len)
-{
-	(void)raw;
-	(void)raw_len;
-	struct nvd_ctx *c = vctx;
-	c->records++;
-	fp_stmt *st = NULL;
-	int rc = fp_db_prepare(c->db, "SELECT last_modified FROM cves WHERE id = ?", &st, c->err);
-	if (rc)
-		return rc;
-	fp_stmt_text(st, 1, cve->id);
-	int exists = fp_stmt_step(st, NULL) == FP_DB_ROW;
-	int same = exists && strcmp(fp_stmt_col_text(st, 0), cve->last_modified) == 0;
-	fp_stmt_finalize(st);
-	/* An unchanged record is not rewritten: re-imports are cheap and idempotent. */
-	if (same) {
-		c->unchanged++;
-		return 0;
-	}
-	/* The reader parsed the configurations itself, or left them as a JSON tree. */
-	struct fp_nvd_configs own = {0};
-	const struct fp_nvd_configs *cfg = cve->configs ? cve->configs : &own;
-	if (cve->configurations &&
-	    (rc = fp_nvd_configs_from_json(cve->configurations, &own, c->err))) {
-		char why[FP_ERR_MSG_MAX];
-		snprintf(why, sizeof(why), "%s", c->err->msg);
-		return fp_err_set(c->err, rc, "%s: configurations: %s", cve->id, why);
-	}
-	char *cfg_text = NULL;
-	if (cve->configs_text) {
-		if ((cfg_text = malloc(cve->configs_len + 1)) != NULL) {
-			memcpy(cfg_text, cve->configs_text, cve->configs_len);
-			cfg_text[cve->configs_len] = '\0';
-		}
-	} else if (cve->configurations) {
-		cfg_text = json_dumps(cve->configurations, JSON_COMPACT);
-	}
-	if ((cve->configs_text || cve->configurations) && !cfg_text) {
-		fp_nvd_configs_free(&own);
-		return fp_err_set(c->err, FP_ENOMEM, "out of memory");
-	}
-	double cvss = cve->cvss4 >= 0    ? cve->cvss4
-	              : cve->cvss31 >= 0 ? cve->cvss31
-	              : cve->cvss30 >= 0 ? cve->cvss30
-	                                 : cve->cvss2;
-	const char *ver = cve->cvss4 >= 0    ? "4.0"
-	                  : cve->cvss31 >= 0 ? "3.1"
-	                  : cve->cvss30 >= 0 ? "3.0"
-	                  : cve->cvss2 >= 0  ? "2.0"
-	                                     : NULL;
-	int64_t milli = cvss >= 0 ? (int64_t)llround(cvss * 1000) : -1;
-	/* Keys the record named before change meaning too (a new record has none). */
-	if (exists) {
-		if ((rc = fp_db_prepare(c->db, "SELECT key FROM cve_keys WHERE cve_id = ?", &st,
-		                        c->err)))
-			goto out;
-		fp_stmt_text(st, 1, cve->id);
-		while (rc == 0 && fp_stmt_step(st, NULL) == FP_DB_ROW)
-			rc = add_dirty(c, fp_stmt_col_text(st, 0));
-		fp_stmt_finalize(st);
-		st = NULL;
-	}
-	if (rc == 0)
-		rc = fp_db_run(
-		    c->db, c->err, NULL,
-		    "INSERT INTO cves (id, published, last_modified, status, description, "
-		    "cvss_milli, "
-		    "cvss_version, vector, severity, cwe, configurations, has_configs) VALUES (?, "
-		    "?, ?, "
-		    "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET published = "
-		    "excluded.published, last_modified = excluded.last_modified, status = "
-		    "excluded.status, description = excluded.description, cvss_milli = "
-		    "excluded.cvss_milli, cvss_version = excluded.cvss_version, vector = "
-		    "excluded.vector, "
-		    "severity = excluded.severity, cwe = excluded.cwe, configurations = "
-		    "excluded.configurations, has_configs = excluded.has_configs",
-		    "sssssisssssi", cve->id, cve->published, cve->last_modified, cve->status,
-		    cve->description, milli, ver, cve->vector, cve->severity, cve->cwe, cfg_text,
-		    (int64_t)(cfg->n > 0));
-	if (rc == 0 && exists)
-		rc = fp_db_run(c->db, c->err, NULL, "DELETE FROM cve_keys WHERE cve_id = ?", "s",
-		               cve->id);
-	if (rc == 0) {
-		void *p[3] = {c->db, (void *)cve->id, c};
-		/* Platform conditions (hardware) are indexed too: a configuration is
-		 * evaluated over every CPE whose product the CVE names. */
-		rc = fp_vuln_config_keys(cfg, insert_key, p);
-		if (rc && !c->err->msg[0])
-			fp_err_set(c->err, rc, "%s: cannot index its products", cve->id);
-	}
-	if (rc == 0 && (rc = strlist_add(&c->changed, cve->id)) != 0)
-		fp_err_set(c->err, rc, "out of memory");
-	if (rc == 0) {
-		if (exists)
-			c->updated++;
-		else
-			c->created++;
-		if (cfg->n == 0)
-			c->unassessed++;
-	}
-out:
-	fp_stmt_finalize(st);
-	free(cfg_text);
-	fp_nvd_configs_free(&own);
-	return rc;
-}
-
 json_t *fp_assess_report_json(const struct fp_assess_report *a)
 {
 	return json_pack(
@@ -212,52 +56,49 @@ json_t *fp_assess_report_json(const struct fp_assess_report *a)
 static int nvd_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)
 {
 	struct feed_arg *a = job->arg;
-	struct nvd_ctx c = {.db = db, .job = job, .err = err};
-	struct fp_nvd_reader *rd = NULL;
+	struct fp_nvd_import imp = {0};
 	struct fp_assess_report ar = {0};
 	int64_t before = 0;
 	atomic_store(&job->total, (long)a->len);
 	int rc = fp_db_run(db, err, &before, "SELECT COUNT(*) FROM cves", NULL);
+	/* SQLite's default page cache (2 MB) is far smaller than what one feed
+	 * writes: pages would go to the WAL in the middle of the transaction,
+	 * many of them several times over. The import's connection gets a larger
+	 * cache for the import only. */
+	int sqlite = strcmp(db->ops->name, "sqlite") == 0;
+	if (rc == 0 && sqlite)
+		rc = fp_db_exec(db, "PRAGMA cache_size = -" NVD_CACHE_KIB, err);
 	if (rc == 0)
 		rc = fp_db_begin(db, err);
-	if (rc == 0 && (rc = fp_nvd_reader_new(on_cve, &c, &rd, err)) == 0)
-		fp_nvd_reader_parse_configs(rd);
-	for (size_t off = 0; rc == 0 && off < a->len; off += FEED_CHUNK) {
-		if (fp_job_stopping(job)) {
-			rc = fp_err_set(err, FP_EIO, "the server shut down; nothing was imported");
-			break;
-		}
-		size_t n = a->len - off < FEED_CHUNK ? a->len - off : FEED_CHUNK;
-		rc = fp_nvd_reader_feed(rd, a->data + off, n, err);
-		/* Progress of an NVD import is in bytes of the uploaded file. */
-		atomic_store(&job->done, (long)(off + n));
-	}
+	/* A first import re-matches everything: it needs no list of changed keys. */
 	if (rc == 0)
-		rc = fp_nvd_reader_finish(rd, err);
+		rc =
+		    fp_nvd_import(db, job, a->data, a->len, before == 0 ? 0 : DIRTY_ALL, &imp, err);
 	if (rc == 0)
 		rc = fp_db_commit(db, err);
 	fp_db_rollback(db);
-	fp_nvd_reader_free(rd);
+	/* Back to the default size, which frees the pages above it. */
+	if (sqlite && fp_db_exec(db, "PRAGMA cache_size = -2000", NULL))
+		fp_log(FP_LOG_WARN, "cannot restore the page cache size", "job=%" PRId64, job->id);
 	/* Then re-match what the changed records name (everything on a first import). */
-	if (rc == 0 && (c.created || c.updated)) {
-		int all = before == 0 || c.dirty.n > DIRTY_ALL;
+	if (rc == 0 && (imp.created || imp.updated)) {
+		int all = before == 0 || imp.too_many_dirty;
 		rc = fp_db_begin(db, err);
 		if (rc == 0)
-			rc = fp_assess(db, all ? NULL : c.dirty.s, c.dirty.n, c.changed.s,
-			               c.changed.n, NULL, &ar, NULL, NULL, err);
+			rc = fp_assess(db, all ? NULL : imp.dirty, imp.n_dirty, imp.changed,
+			               imp.n_changed, NULL, &ar, NULL, NULL, err);
 		if (rc == 0)
 			rc = fp_db_commit(db, err);
 		fp_db_rollback(db);
 	}
-	strlist_free(&c.dirty);
-	strlist_free(&c.changed);
-	if (rc)
-		return rc;
-	*report = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)c.records, "created",
-	                    (json_int_t)c.created, "updated", (json_int_t)c.updated, "unchanged",
-	                    (json_int_t)c.unchanged, "unassessed", (json_int_t)c.unassessed,
-	                    "assessment", fp_assess_report_json(&ar));
-	return 0;
+	if (rc == 0)
+		*report = json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "rows", (json_int_t)imp.records,
+		                    "created", (json_int_t)imp.created, "updated",
+		                    (json_int_t)imp.updated, "unchanged", (json_int_t)imp.unchanged,
+		                    "unassessed", (json_int_t)imp.unassessed, "assessment",
+		                    fp_assess_report_json(&ar));
+	fp_nvd_import_free(&imp);
+	return rc;
 }
 
 static int kev_run(struct fp_job *job, fp_db *db, json_t **report, struct fp_err *err)

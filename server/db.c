@@ -174,6 +174,7 @@ struct fp_db_pool {
 	fp_db **conns;
 	int *busy;
 	int size;
+	struct fp_db_checkpointer *ckpt;
 };
 
 int fp_db_pool_open(const char *path, int size, struct fp_db_pool **out, struct fp_err *err)
@@ -192,10 +193,15 @@ int fp_db_pool_open(const char *path, int size, struct fp_db_pool **out, struct 
 	p->size = size;
 	for (int i = 0; i < size; i++) {
 		int rc = fp_db_open_sqlite(path, &p->conns[i], err);
+		/* The first connection made the database a WAL one; the
+		 * checkpointer's own connection opens it after that. */
+		if (rc == 0 && i == 0)
+			rc = fp_db_checkpointer_start(path, &p->ckpt, err);
 		if (rc) {
 			fp_db_pool_close(p);
 			return rc;
 		}
+		fp_db_checkpointer_attach(p->ckpt, p->conns[i]);
 	}
 	*out = p;
 	return 0;
@@ -235,6 +241,7 @@ void fp_db_pool_close(struct fp_db_pool *p)
 		return;
 	for (int i = 0; p->conns && i < p->size; i++)
 		fp_db_close(p->conns[i]);
+	fp_db_checkpointer_stop(p->ckpt);
 	free(p->conns);
 	free(p->busy);
 	if (p->size) {

@@ -91,7 +91,23 @@ int fp_db_changes(fp_db *db);
 int fp_db_run(fp_db *db, struct fp_err *err, int64_t *out, const char *sql, const char *fmt,
               ...) FP_WUR;
 
-/* A fixed pool of connections shared by the server's threads. */
+/*
+ * The SQLite WAL checkpointer: a thread that copies the WAL into the
+ * database beside the writers, so that no COMMIT waits for a checkpoint.
+ * Attached connections signal it once the WAL holds FP_WAL_CKPT_PAGES
+ * pages, and checkpoint themselves only past FP_WAL_CKPT_SELF_PAGES.
+ * Stop it after closing the connections attached to it.
+ */
+#define FP_WAL_CKPT_PAGES      1000   /* SQLite's own automatic checkpoint size */
+#define FP_WAL_CKPT_SELF_PAGES 100000 /* about 400 MB of WAL with 4 KiB pages */
+struct fp_db_checkpointer;
+int fp_db_checkpointer_start(const char *path, struct fp_db_checkpointer **out,
+                             struct fp_err *err) FP_WUR;
+void fp_db_checkpointer_attach(struct fp_db_checkpointer *c, fp_db *db);
+void fp_db_checkpointer_stop(struct fp_db_checkpointer *c);
+
+/* A fixed pool of connections shared by the server's threads, attached to a
+ * checkpointer of their own. */
 struct fp_db_pool;
 int fp_db_pool_open(const char *path, int size, struct fp_db_pool **out, struct fp_err *err) FP_WUR;
 fp_db *fp_db_pool_get(struct fp_db_pool *p); /* blocks until a connection is free */

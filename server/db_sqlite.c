@@ -3,6 +3,7 @@
  */
 #include "db.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,4 +163,109 @@ int fp_db_open_sqlite(const char *path, fp_db **out, struct fp_err *err)
 	}
 	*out = &d->base;
 	return 0;
+}
+
+/*
+ * The WAL checkpointer. SQLite's automatic checkpoint runs inside the COMMIT
+ * of whichever writer pushes the WAL past 1,000 pages: that writer copies
+ * the WAL into the database file and waits for its fsync, so a large
+ * transaction (an NVD import) pays for its data twice before it returns.
+ * Connections attached here instead signal a thread that runs passive
+ * checkpoints on a connection of its own, beside the writers. Should the
+ * WAL still grow past FP_WAL_CKPT_SELF_PAGES (the thread cannot keep up, or
+ * is blocked by readers), the committing connection checkpoints itself as
+ * SQLite would.
+ */
+struct fp_db_checkpointer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	sqlite3 *h;
+	int pending, stop;
+};
+
+static void *ckpt_main(void *arg)
+{
+	struct fp_db_checkpointer *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->pending && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->stop)
+			break;
+		c->pending = 0;
+		pthread_mutex_unlock(&c->mu);
+		/* PASSIVE takes no lock that a writer or reader waits for; what it
+		 * cannot copy now is copied at the next signal. */
+		sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int fp_db_checkpointer_start(const char *path, struct fp_db_checkpointer **out, struct fp_err *err)
+{
+	struct fp_db_checkpointer *c = calloc(1, sizeof(*c));
+	if (!c)
+		return fp_err_set(err, FP_ENOMEM, "out of memory");
+	if (sqlite3_open_v2(path, &c->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		fp_err_set(err, FP_EIO, "database: cannot open %s: %s", path,
+		           c->h ? sqlite3_errmsg(c->h) : "out of memory");
+		sqlite3_close(c->h);
+		free(c);
+		return FP_EIO;
+	}
+	sqlite3_busy_timeout(c->h, 10000);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		sqlite3_close(c->h);
+		free(c);
+		return fp_err_set(err, FP_EIO, "cannot start the WAL checkpoint thread");
+	}
+	*out = c;
+	return 0;
+}
+
+static int ckpt_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	struct fp_db_checkpointer *c = arg;
+	if (pages >= FP_WAL_CKPT_SELF_PAGES) {
+		sqlite3_wal_checkpoint(h, name);
+		return SQLITE_OK;
+	}
+	if (pages >= FP_WAL_CKPT_PAGES) {
+		pthread_mutex_lock(&c->mu);
+		c->pending = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+void fp_db_checkpointer_attach(struct fp_db_checkpointer *c, fp_db *db)
+{
+	/* Replaces the automatic checkpoint (itself a WAL hook). */
+	sqlite3_wal_hook(((struct sq_db *)db)->h, ckpt_hook, c);
+}
+
+void fp_db_checkpointer_stop(struct fp_db_checkpointer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	/* What the last writers left in the WAL goes to the database now. */
+	sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_close_v2(c->h);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
 }

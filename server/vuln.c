@@ -78,6 +78,7 @@ struct cands {
  */
 struct run {
 	struct fp_strmap *cves;
+	struct fp_strmap *names; /* CPE name of a stored set → struct parsed_name */
 	struct cands all, changed;
 	char *const *changed_ids; /* sorted, borrowed; NULL outside such runs */
 	size_t n_changed;
@@ -476,12 +477,16 @@ struct plat {
 	size_t *name_at;
 	char *keytext;
 	size_t *key_at;
-	int cached; /* read from assessed_configs rather than derived */
+	int cached;   /* read from assessed_configs rather than derived */
+	int borrowed; /* the strings of cpes belong to the run's parsed names */
 };
 
 static void plat_free(struct plat *p)
 {
-	fp_platform_free(p->cpes, p->n);
+	if (p->borrowed)
+		free(p->cpes);
+	else
+		fp_platform_free(p->cpes, p->n);
 	free(p->text);
 	free(p->name_at);
 	free(p->keytext);
@@ -565,8 +570,41 @@ static int name_key(const char *s, size_t len, char *key, size_t cap)
  * image SBOM). With want (key → candidates), only names whose product key
  * it holds are parsed; the others stay all ANY without a key.
  */
+/* A CPE name of stored sets, parsed once per run: most names recur in many sets. */
+struct parsed_name {
+	struct fp_cpe cpe; /* all ANY when the name does not parse */
+	char key[FP_CPE_MAX + 1];
+};
+
+static void parsed_name_free(void *v)
+{
+	struct parsed_name *pn = v;
+	if (pn) {
+		fp_cpe_free(&pn->cpe);
+		free(pn);
+	}
+}
+
+/* The parsed form of name (NUL-terminated), from the run's cache; NULL when out of memory. */
+static const struct parsed_name *name_parsed(struct fp_strmap *names, const char *name)
+{
+	struct parsed_name *pn = fp_strmap_get(names, name);
+	if (pn)
+		return pn;
+	if (!(pn = calloc(1, sizeof(*pn))))
+		return NULL;
+	if (fp_cpe_parse(name, &pn->cpe, NULL) != 0 ||
+	    fp_cpe_key(&pn->cpe, pn->key, sizeof(pn->key)) != 0)
+		pn->key[0] = '\0';
+	if (fp_strmap_put(names, name, pn, NULL)) {
+		parsed_name_free(pn);
+		return NULL;
+	}
+	return pn;
+}
+
 static int plat_cached(fp_db *db, const char *config_key, const struct fp_strmap *want,
-                       struct plat *p, int *found, struct fp_err *err)
+                       struct fp_strmap *names, struct plat *p, int *found, struct fp_err *err)
 {
 	fp_stmt *st = NULL;
 	*found = 0;
@@ -597,6 +635,7 @@ static int plat_cached(fp_db *db, const char *config_key, const struct fp_strmap
 	if (!p->cpes || !p->name_at || !p->key_at || !p->keytext)
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	p->n = n;
+	p->borrowed = 1;
 	size_t off = 0, klen = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *line = p->text + off;
@@ -611,9 +650,11 @@ static int plat_cached(fp_db *db, const char *config_key, const struct fp_strmap
 		     (name_key(line, l, key, sizeof(key)) == 0 && fp_strmap_get(want, key)))) {
 			memcpy(name, line, l);
 			name[l] = '\0';
-			if (fp_cpe_parse(name, &p->cpes[i], NULL) != 0 ||
-			    fp_cpe_key(&p->cpes[i], key, sizeof(key)) != 0)
-				key[0] = '\0';
+			const struct parsed_name *pn = name_parsed(names, name);
+			if (!pn)
+				return fp_err_set(err, FP_ENOMEM, "out of memory");
+			p->cpes[i] = pn->cpe; /* shallow: borrowed from the run */
+			memcpy(key, pn->key, strlen(pn->key) + 1);
 		}
 		size_t kl = strlen(key);
 		memcpy(p->keytext + klen, key, kl + 1);
@@ -916,8 +957,8 @@ static int match_config(fp_db *db, const char *config_key, int64_t device_id, st
 	int found = 0;
 	int rc = changed_only ? changed_build(db, run, err) : 0;
 	if (rc == 0)
-		rc = plat_cached(db, config_key, changed_only ? run->changed.lists : NULL, &p,
-		                 &found, err);
+		rc = plat_cached(db, config_key, changed_only ? run->changed.lists : NULL,
+		                 run->names, &p, &found, err);
 	if (rc == 0 && !found) {
 		struct fp_device_row d;
 		changed_only = 0; /* never assessed: every candidate is new to it */
@@ -968,9 +1009,9 @@ static int update_intervals(fp_db *db, const char *config_key, struct fp_assess_
 static int run_open(struct run *run)
 {
 	run->id = fp_now_us();
-	return fp_strmap_new(&run->cves) || fp_strmap_new(&run->all.lists) ||
-	               fp_strmap_new(&run->all.alone) || fp_strmap_new(&run->changed.lists) ||
-	               fp_strmap_new(&run->changed.alone)
+	return fp_strmap_new(&run->cves) || fp_strmap_new(&run->names) ||
+	               fp_strmap_new(&run->all.lists) || fp_strmap_new(&run->all.alone) ||
+	               fp_strmap_new(&run->changed.lists) || fp_strmap_new(&run->changed.alone)
 	           ? FP_ENOMEM
 	           : 0;
 }
@@ -982,6 +1023,7 @@ static void run_close(struct run *run)
 	fp_strmap_free(run->changed.alone, name_result_free);
 	fp_strmap_free(run->changed.lists, cand_free);
 	fp_strmap_free(run->cves, entry_free);
+	fp_strmap_free(run->names, parsed_name_free);
 }
 
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *changed_cves,

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fleetpatch/cpe.h"
 #include "fleetpatch/err.h"
@@ -33,6 +34,10 @@ struct fp_nvd_cpe_match {
 	struct fp_cpe criteria;
 	int vulnerable;
 	char *start_incl, *start_excl, *end_incl, *end_excl;
+	/* A hash of the criteria's product when it is a plain value (no
+	 * wildcards), set by the parsers; 0 means unknown and is always safe.
+	 * Matching rejects an entry of another product without reading it. */
+	uint32_t product_hash;
 };
 
 struct fp_nvd_node {

@@ -58,6 +58,7 @@ static int same_configs(const struct fp_nvd_configs *a, const struct fp_nvd_conf
 			for (size_t k = 0; k < p->n; k++) {
 				const struct fp_nvd_cpe_match *m = &p->m[k], *o = &q->m[k];
 				if (m->vulnerable != o->vulnerable ||
+				    m->product_hash != o->product_hash ||
 				    !fp_cpe_equal(&m->criteria, &o->criteria) ||
 				    !same_str(m->start_incl, o->start_incl) ||
 				    !same_str(m->start_excl, o->start_excl) ||

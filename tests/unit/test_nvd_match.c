@@ -474,6 +474,9 @@ static int parse_err(const char *text, const char *want)
 #define D_HW HW
 #define D_H2 HW2
 #define D_LB "cpe:2.3:a:acme:libfoo:1.0:*:*:*:*:*:*:*"
+#define LIB_TEXT                                                                                   \
+	"[{\"nodes\":[{\"operator\":\"OR\",\"cpeMatch\":[{\"vulnerable\":true,"                    \
+	"\"criteria\":\"" LIB "\"}]}]}]"
 
 static void rules_operators(void **state)
 {
@@ -568,6 +571,52 @@ static void rules_operators(void **state)
 	assert_false(APPLIES(&c, D_FW));
 	fp_nvd_configs_free(&c);
 	fp_nvd_configs_free(NULL);
+}
+
+/* The product hash that rejects other products early never changes an answer. */
+static void rules_product_hash(void **state)
+{
+	(void)state;
+	struct fp_nvd_configs c;
+	struct fp_err err;
+	parse_text(
+	    "[{\"nodes\":[{\"operator\":\"OR\",\"cpeMatch\":["
+	    "{\"vulnerable\":true,\"criteria\":\"" LIB "\"},"
+	    "{\"vulnerable\":true,\"criteria\":\"cpe:2.3:a:acme:lib*:1.5:*:*:*:*:*:*:*\"}]}]}]",
+	    &c);
+	/* Both parsers set the hash of a plain product, and none of a wildcard one. */
+	assert_int_not_equal(c.c[0].nodes[0].m[0].product_hash, 0);
+	assert_int_equal(c.c[0].nodes[0].m[1].product_hash, 0);
+	struct fp_nvd_configs t;
+	assert_int_equal(fp_nvd_configs_parse(LIB_TEXT, strlen(LIB_TEXT), &t, &err), 0);
+	assert_int_equal(t.c[0].nodes[0].m[0].product_hash, c.c[0].nodes[0].m[0].product_hash);
+	fp_nvd_configs_free(&t);
+	assert_true(APPLIES(&c, D_FW, D_LB));
+	assert_true(APPLIES(&c, "cpe:2.3:a:acme:libbar:1.5:*:*:*:*:*:*:*"));
+	assert_false(APPLIES(&c, "cpe:2.3:a:acme:libbar:1.6:*:*:*:*:*:*:*"));
+
+	/* A product set in upper case through fp_cpe_set() still matches. */
+	struct fp_cpe up;
+	assert_int_equal(fp_cpe_make(&up, 'a', "acme", "LibFoo", "1.0", &err), 0);
+	size_t m = SIZE_MAX;
+	assert_true(fp_nvd_applies(&c, &up, 1, &m));
+	assert_int_equal(m, 0);
+	fp_cpe_free(&up);
+
+	/* A platform larger than the hashed one is compared in full. */
+	struct fp_cpe many[70];
+	for (size_t i = 0; i < 70; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "cpe:2.3:a:acme:other%zu:1.0:*:*:*:*:*:*:*", i);
+		assert_int_equal(fp_cpe_parse(i == 69 ? D_LB : name, &many[i], &err), 0);
+	}
+	m = SIZE_MAX;
+	assert_true(fp_nvd_applies(&c, many, 70, &m));
+	assert_int_equal(m, 69);
+	assert_false(fp_nvd_applies(&c, many, 69, NULL));
+	for (size_t i = 0; i < 70; i++)
+		fp_cpe_free(&many[i]);
+	fp_nvd_configs_free(&c);
 }
 
 static void rules_negate(void **state)
@@ -839,6 +888,7 @@ static void assert_same_configs(const struct fp_nvd_configs *a, const struct fp_
 			for (size_t k = 0; k < p->n; k++) {
 				const struct fp_nvd_cpe_match *m = &p->m[k], *o = &q->m[k];
 				assert_int_equal(m->vulnerable, o->vulnerable);
+				assert_int_equal(m->product_hash, o->product_hash);
 				assert_true(fp_cpe_equal(&m->criteria, &o->criteria));
 				assert_true(same_str(m->start_incl, o->start_incl));
 				assert_true(same_str(m->start_excl, o->start_excl));
@@ -963,6 +1013,7 @@ int main(void)
 	    cmocka_unit_test(real_no_configurations),
 	    cmocka_unit_test(real_keys),
 	    cmocka_unit_test(rules_operators),
+	    cmocka_unit_test(rules_product_hash),
 	    cmocka_unit_test(rules_negate),
 	    cmocka_unit_test(rules_bounds),
 	    cmocka_unit_test(parse_errors),
