@@ -339,7 +339,7 @@ def main():
             while time.monotonic() < end:
                 samples.append(sum(rss_kib(x) for x in tree_pids(pr.pid)))
                 time.sleep(0.02)
-            return statistics.median(samples)
+            return int(statistics.median(samples))
 
         def polls(pr, cpu_of):
             """POLLS polls forced with SIGUSR1: CPU ms per poll and the tree's peak RSS."""
@@ -397,7 +397,7 @@ def main():
             shutil.rmtree(d)
         # The same agent polling from one process (--single-process), for comparison.
         d, proc, dev = device("bench-single", ["--single-process"])
-        single_idle = idle_rss(proc)
+        single_idle = int(idle_rss(proc))
         single_cpu, _ = polls(proc, lambda pid: cpu_ms(pid, children=False))
         proc.terminate()
         proc.wait()
