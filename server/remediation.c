@@ -546,56 +546,24 @@ static void plan_free(struct plan *p)
 /* Builds the whole plan into p (rows sorted, recommendations marked). */
 static int plan_build(struct plan *p, const char *model, struct fp_err *err)
 {
-	fp_stmt *st = NULL;
-	char **keys = NULL;
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
 	int rc;
 	if (fp_strmap_new(&p->cves) || fp_strmap_new(&p->rows))
 		return fp_err_set(err, FP_ENOMEM, "out of memory");
 	if ((rc = fp_whatif_new(&p->whatif, err)) || (rc = load_releases(p, err)) || p->nrel == 0)
 		return rc;
 	/* Configurations with open findings, each through one device that runs it. */
-	if ((rc = fp_db_prepare(
+	struct fp_config_rows cr;
+	if ((rc = fp_config_rows_load(
 	         p->db,
 	         "SELECT d.config_key, MIN(d.id) FROM devices d WHERE d.config_key IS NOT NULL "
 	         "AND (? = '' OR d.model = ?) AND EXISTS (SELECT 1 FROM config_findings f "
 	         "WHERE f.config_key = d.config_key AND f.fixed_at IS NULL) GROUP BY d.config_key "
 	         "ORDER BY d.config_key",
-	         &st, err)))
+	         model, 0, &cr, err)))
 		return rc;
-	fp_stmt_text(st, 1, model ? model : "");
-	fp_stmt_text(st, 2, model ? model : "");
-	while ((rc = fp_stmt_step(st, err)) == FP_DB_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nk = realloc(keys, nc * sizeof(*nk));
-			if (nk)
-				keys = nk;
-			int64_t *ni = realloc(ids, nc * sizeof(*ni));
-			if (ni)
-				ids = ni;
-			if (!nk || !ni) {
-				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-				break;
-			}
-			cap = nc;
-		}
-		if (!(keys[n] = strdup(fp_stmt_col_text(st, 0)))) {
-			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-			break;
-		}
-		ids[n++] = fp_stmt_col_int(st, 1);
-	}
-	fp_stmt_finalize(st);
-	if (rc == FP_DB_DONE)
-		rc = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = plan_config(p, keys[i], ids[i], err);
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
-	free(ids);
+	for (size_t i = 0; rc == 0 && i < cr.n; i++)
+		rc = plan_config(p, cr.key[i], cr.id[i], err);
+	fp_config_rows_free(&cr);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < p->nrows; i++) {

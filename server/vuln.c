@@ -1026,16 +1026,67 @@ static void run_close(struct run *run)
 	fp_strmap_free(run->names, parsed_name_free);
 }
 
+int fp_config_rows_load(fp_db *db, const char *sql, const char *param, int with_count,
+                        struct fp_config_rows *out, struct fp_err *err)
+{
+	fp_stmt *st = NULL;
+	size_t cap = 0;
+	memset(out, 0, sizeof(*out));
+	int rc = fp_db_prepare(db, sql, &st, err);
+	if (rc)
+		return rc;
+	fp_stmt_text(st, 1, param ? param : "");
+	fp_stmt_text(st, 2, param ? param : "");
+	while ((rc = fp_stmt_step(st, err)) == FP_DB_ROW) {
+		if (out->n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			char **nk = realloc(out->key, nc * sizeof(*nk));
+			if (nk)
+				out->key = nk;
+			int64_t *ni = realloc(out->id, nc * sizeof(*ni));
+			if (ni)
+				out->id = ni;
+			int64_t *nn = with_count ? realloc(out->count, nc * sizeof(*nn)) : NULL;
+			if (nn)
+				out->count = nn;
+			if (!nk || !ni || (with_count && !nn)) {
+				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+				break;
+			}
+			cap = nc;
+		}
+		if (!(out->key[out->n] = strdup(fp_stmt_col_text(st, 0)))) {
+			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
+			break;
+		}
+		out->id[out->n] = fp_stmt_col_int(st, 1);
+		if (with_count)
+			out->count[out->n] = fp_stmt_col_int(st, 2);
+		out->n++;
+	}
+	fp_stmt_finalize(st);
+	if (rc == FP_DB_DONE)
+		return 0;
+	fp_config_rows_free(out);
+	return rc;
+}
+
+void fp_config_rows_free(struct fp_config_rows *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->key[i]);
+	free(r->key);
+	free(r->id);
+	free(r->count);
+	memset(r, 0, sizeof(*r));
+}
+
 int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *changed_cves,
               size_t n_changed, const char *only_key, struct fp_assess_report *rep,
               atomic_long *done, atomic_long *total, struct fp_err *err)
 {
 	struct run run = {0};
-	fp_stmt *st = NULL;
-	char **keys = NULL;
-	int64_t *ids = NULL;
-	int *moved = NULL;
-	size_t n = 0, cap = 0;
+	struct fp_config_rows cr = {0};
 	memset(rep, 0, sizeof(*rep));
 	int64_t t0 = fp_now_us();
 	int rc = 0;
@@ -1044,46 +1095,18 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *c
 		goto out;
 	}
 	/* One representative device per configuration, and whether any device moved to it. */
-	rc = fp_db_prepare(db,
-	                   "SELECT config_key, MIN(id), SUM(CASE WHEN assessed_key IS NULL OR "
-	                   "assessed_key <> config_key THEN 1 ELSE 0 END) FROM devices WHERE "
-	                   "config_key IS NOT NULL AND (? = '' OR config_key = ?) GROUP BY "
-	                   "config_key ORDER BY config_key",
-	                   &st, err);
+	rc =
+	    fp_config_rows_load(db,
+	                        "SELECT config_key, MIN(id), SUM(CASE WHEN assessed_key IS NULL OR "
+	                        "assessed_key <> config_key THEN 1 ELSE 0 END) FROM devices WHERE "
+	                        "config_key IS NOT NULL AND (? = '' OR config_key = ?) GROUP BY "
+	                        "config_key ORDER BY config_key",
+	                        only_key, 1, &cr, err);
 	if (rc)
 		goto out;
-	fp_stmt_text(st, 1, only_key ? only_key : "");
-	fp_stmt_text(st, 2, only_key ? only_key : "");
-	while ((rc = fp_stmt_step(st, err)) == FP_DB_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			char **nk = realloc(keys, nc * sizeof(*nk));
-			if (nk)
-				keys = nk;
-			int64_t *ni = realloc(ids, nc * sizeof(*ni));
-			if (ni)
-				ids = ni;
-			int *nm = realloc(moved, nc * sizeof(*nm));
-			if (nm)
-				moved = nm;
-			if (!nk || !ni || !nm) {
-				rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-				goto out;
-			}
-			cap = nc;
-		}
-		if (!(keys[n] = strdup(fp_stmt_col_text(st, 0)))) {
-			rc = fp_err_set(err, FP_ENOMEM, "out of memory");
-			goto out;
-		}
-		ids[n] = fp_stmt_col_int(st, 1);
-		moved[n] = fp_stmt_col_int(st, 2) > 0;
-		n++;
-	}
-	fp_stmt_finalize(st);
-	st = NULL;
-	if (rc < 0)
-		goto out;
+	size_t n = cr.n;
+	char **keys = cr.key;
+	int64_t *ids = cr.id, *moved = cr.count; /* devices that moved to it: > 0 */
 	char **dirty = NULL;
 	if (dirty_keys) {
 		dirty = (char **)dirty_keys;
@@ -1139,12 +1162,7 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *c
 		               NULL);
 out:
 	rep->elapsed_ms = (fp_now_us() - t0) / 1000;
-	fp_stmt_finalize(st);
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
-	free(ids);
-	free(moved);
+	fp_config_rows_free(&cr);
 	run_close(&run);
 	return rc;
 }

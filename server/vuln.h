@@ -35,6 +35,22 @@ int fp_assess(fp_db *db, char *const *dirty_keys, size_t n_dirty, char *const *c
               size_t n_changed, const char *only_key, struct fp_assess_report *rep,
               atomic_long *done, atomic_long *total, struct fp_err *err) FP_WUR;
 
+/*
+ * The configurations a query lists, one device each: rows of (config_key,
+ * device id[, a count]) from sql, whose two parameters are both param ("" for
+ * none). with_count reads the third column. Used by the assessment and the
+ * remediation plan, which work per configuration, not per device.
+ */
+struct fp_config_rows {
+	char **key;
+	int64_t *id;
+	int64_t *count; /* with_count only */
+	size_t n;
+};
+int fp_config_rows_load(fp_db *db, const char *sql, const char *param, int with_count,
+                        struct fp_config_rows *out, struct fp_err *err) FP_WUR;
+void fp_config_rows_free(struct fp_config_rows *r);
+
 /* Exposure windows (first seen → fixed) of a device, per CVE. */
 struct fp_window_stats {
 	int64_t open, fixed, fixed_secs;
