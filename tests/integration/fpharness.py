@@ -275,3 +275,56 @@ class Fleet:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
+
+
+class Operator:
+    """An operator at the real CLI (`fleetpatch`) against server with token,
+    working in workdir: one offline key for root and targets, made, signed into
+    root.json and pushed by init_root(); releases published as an operator does
+    it: upload, `release create --from-server`, sign, publish."""
+
+    def __init__(self, server, token, workdir):
+        self.dir = workdir
+        self.env = dict(os.environ, FLEETPATCH_SERVER=server.url, FLEETPATCH_TOKEN=token,
+                        XDG_CONFIG_HOME=workdir)
+        self.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
+        self.root = self.path("root.json")
+        self.key = ["--key", self.path("k.key"), "--passphrase-file", self.path("pass")]
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def cli(self, args, token=None, check=True):
+        env = dict(self.env, FLEETPATCH_TOKEN=token) if token else self.env
+        p = subprocess.run([os.path.join(BUILD, "fleetpatch")] + list(args), env=env,
+                           capture_output=True, timeout=TIMEOUT, cwd=self.dir)
+        if check and p.returncode != 0:
+            raise AssertionError("fleetpatch %s: %d\n%s%s" % (" ".join(args), p.returncode,
+                                                               p.stdout.decode(),
+                                                               p.stderr.decode()))
+        return p
+
+    def init_root(self):
+        with open(self.path("pass"), "w") as f:
+            f.write("test passphrase\n")
+        self.cli(["key", "generate", "--out", self.path("k"), "--passphrase-file",
+                  self.path("pass")])
+        self.cli(["root", "init", "--out", self.root, "--root-key", self.path("k.pub"),
+                  "--targets-key", self.path("k.pub"), "--server-keys"])
+        self.cli(["metadata", "sign", self.root] + self.key)
+        self.cli(["metadata", "push", self.root])
+        return self
+
+    def release(self, name, data, version, counter, backend="ab", hardware="sim-1",
+                extra=()):
+        """Publishes data as target name; data=None publishes the file already at path(name)."""
+        p = self.path(name)
+        if data is not None:
+            with open(p, "wb") as f:
+                f.write(data)
+        self.cli(["release", "upload", p])
+        self.cli(["release", "create", "--artifact", p, "--name", name, "--version", version,
+                  "--hardware", hardware, "--security-counter", str(counter), "--backend",
+                  backend, "--out", self.path("targets.json"), "--from-server"] + list(extra))
+        self.cli(["metadata", "sign", self.path("targets.json")] + self.key)
+        self.cli(["release", "publish", self.path("targets.json")])

@@ -6,7 +6,6 @@ commit and report the version they run. Also: a failing health check rolls
 back to slot A and reports why; a hostile server (through a proxy) that
 sends a wrong image, replays an old assignment, or cuts a download short
 (which resumes with a Range request); wrong hardware; a corrupt journal."""
-import hashlib
 import http.server
 import json
 import os
@@ -20,9 +19,8 @@ import urllib.error
 import urllib.request
 import urllib.parse
 
-from fpharness import BUILD, SOURCE, TIMEOUT, Server
+from fpharness import BUILD, SOURCE, TIMEOUT, Operator, Server
 
-CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
 FW_SIZE = 6 * 1024 * 1024 + 12345  # over one 4 MiB sync step (download_sync_mib), to test resume
@@ -153,9 +151,6 @@ class AgentTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="fp-agent-")
         cls.s = Server(config="poll_interval_seconds = 5\n").start()
         cls.t = cls.s.login()
-        cls.env = dict(os.environ, FLEETPATCH_SERVER=cls.s.url, FLEETPATCH_TOKEN=cls.t,
-                       XDG_CONFIG_HOME=cls.tmp.name)
-        cls.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
         cls.procs = []
         cls.publish()
 
@@ -186,27 +181,9 @@ class AgentTest(unittest.TestCase):
         return os.path.join(cls.tmp.name, name)
 
     @classmethod
-    def cli(cls, args):
-        p = subprocess.run([CLI] + args, env=cls.env, capture_output=True, timeout=TIMEOUT,
-                           cwd=cls.tmp.name)
-        if p.returncode != 0:
-            raise AssertionError("fleetpatch %s: %d\n%s%s" % (" ".join(args), p.returncode,
-                                                               p.stdout.decode(),
-                                                               p.stderr.decode()))
-        return p
-
-    @classmethod
     def publish(cls):
-        """One offline key for root and targets; two releases, as an operator does it."""
-        with open(cls.path("pass"), "w") as f:
-            f.write("agent test passphrase\n")
-        key = ["--key", cls.path("k.key"), "--passphrase-file", cls.path("pass")]
-        cls.cli(["key", "generate", "--out", cls.path("k"), "--passphrase-file",
-                 cls.path("pass")])
-        cls.cli(["root", "init", "--out", cls.path("root.json"), "--root-key",
-                 cls.path("k.pub"), "--targets-key", cls.path("k.pub"), "--server-keys"])
-        cls.cli(["metadata", "sign", cls.path("root.json")] + key)
-        cls.cli(["metadata", "push", cls.path("root.json")])
+        """One offline key for root and targets; the releases, as an operator does it."""
+        cls.op = Operator(cls.s, cls.t, cls.tmp.name).init_root()
         cls.fw = {}
         for name, version, counter, backend in (("fw-2.0.bin", "2.0", 2, "ab"),
                                                 ("fw-3.0.bin", "3.0", 3, "ab"),
@@ -216,17 +193,8 @@ class AgentTest(unittest.TestCase):
             data = (version.encode() * 1000) + os.urandom(FW_SIZE - 3000)
             if backend != "ab":
                 data = data[:100000]
-            p = cls.path(name)
-            with open(p, "wb") as f:
-                f.write(data)
             cls.fw[name] = data
-            cls.cli(["release", "upload", p])
-            args = ["release", "create", "--artifact", p, "--name", name, "--version", version,
-                    "--hardware", "sim-1", "--security-counter", str(counter), "--backend",
-                    backend, "--out", cls.path("targets.json"), "--from-server"]
-            cls.cli(args)
-            cls.cli(["metadata", "sign", cls.path("targets.json")] + key)
-            cls.cli(["release", "publish", cls.path("targets.json")])
+            cls.op.release(name, data, version, counter, backend=backend)
 
     def device(self, name, server=None, model="sim-1", extra=""):
         d = self.path(name)
@@ -234,7 +202,7 @@ class AgentTest(unittest.TestCase):
         with open(os.path.join(d, "agent.conf"), "w") as f:
             f.write("server = %s\nidentity = serial:%s\nmodel = %s\ntuf_root = %s\n"
                     "poll_interval_seconds = 1\nstall_timeout_seconds = 5\ndownload_sync_mib = 4\n%s" %
-                    (server or self.s.url, name, model, self.path("root.json"), extra))
+                    (server or self.s.url, name, model, self.op.root, extra))
         return d
 
     def start(self, d):
@@ -513,7 +481,7 @@ class AgentTest(unittest.TestCase):
                     "bootloader_hook = %s\nreboot_command = true\nfirmware_version = 1.0\n"
                     "packages_db = dpkg\npackages_root = %s/root\n"
                     "health_command = test -f %s/slot-b\n" %
-                    (self.s.url, self.path("root.json"), d, d, d, d, hook, d, d))
+                    (self.s.url, self.op.root, d, d, d, d, hook, d, d))
 
         def start():
             log = open(os.path.join(d, "agent.log"), "ab")

@@ -29,9 +29,8 @@ import time
 import unittest
 import zlib
 
-from fpharness import BUILD, SOURCE, TIMEOUT, Server
+from fpharness import BUILD, SOURCE, TIMEOUT, Operator, Server
 
-CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
 ATTEMPTS = 3  # the agent's boot_attempts (its default)
@@ -209,9 +208,6 @@ class BootloaderTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="fp-boot-")
         cls.s = Server(config="poll_interval_seconds = 5\n").start()
         cls.t = cls.s.login()
-        cls.env = dict(os.environ, FLEETPATCH_SERVER=cls.s.url, FLEETPATCH_TOKEN=cls.t,
-                       XDG_CONFIG_HOME=cls.tmp.name)
-        cls.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
         cls.procs = []
         cls.publish()
 
@@ -235,36 +231,12 @@ class BootloaderTest(unittest.TestCase):
         return os.path.join(cls.tmp.name, name)
 
     @classmethod
-    def cli(cls, args):
-        p = subprocess.run([CLI] + args, env=cls.env, capture_output=True, timeout=TIMEOUT,
-                           cwd=cls.tmp.name)
-        if p.returncode != 0:
-            raise AssertionError("fleetpatch %s: %d\n%s%s" % (
-                " ".join(args), p.returncode, p.stdout.decode(), p.stderr.decode()))
-
-    @classmethod
     def publish(cls):
-        with open(cls.path("pass"), "w") as f:
-            f.write("bootloader test passphrase\n")
-        key = ["--key", cls.path("k.key"), "--passphrase-file", cls.path("pass")]
-        cls.cli(["key", "generate", "--out", cls.path("k"), "--passphrase-file",
-                 cls.path("pass")])
-        cls.cli(["root", "init", "--out", cls.path("root.json"), "--root-key",
-                 cls.path("k.pub"), "--targets-key", cls.path("k.pub"), "--server-keys"])
-        cls.cli(["metadata", "sign", cls.path("root.json")] + key)
-        cls.cli(["metadata", "push", cls.path("root.json")])
+        cls.op = Operator(cls.s, cls.t, cls.tmp.name).init_root()
         cls.fw = {}
         for name, version, counter in (("fw-2.0.bin", "2.0", 2), ("fw-3.0.bin", "3.0", 3)):
-            data = version.encode() * 1000 + os.urandom(200000)
-            p = cls.path(name)
-            wr(p, data)
-            cls.fw[name] = data
-            cls.cli(["release", "upload", p])
-            cls.cli(["release", "create", "--artifact", p, "--name", name, "--version",
-                     version, "--hardware", "board-1", "--security-counter", str(counter), "--backend", "ab",
-                     "--out", cls.path("targets.json"), "--from-server"])
-            cls.cli(["metadata", "sign", cls.path("targets.json")] + key)
-            cls.cli(["release", "publish", cls.path("targets.json")])
+            cls.fw[name] = version.encode() * 1000 + os.urandom(200000)
+            cls.op.release(name, cls.fw[name], version, counter, hardware="board-1")
 
     # --- one device: slots, booted slot file, configuration ------------------
 
@@ -279,7 +251,7 @@ class BootloaderTest(unittest.TestCase):
            "slot_b = %s/slot-b\nbooted_slot_file = %s/booted\nreboot_command = touch %s/reboot\n"
            "firmware_version = 1.0\npackages_db = none\nboot_attempts = %d\n"
            "health_command = test ! -e %s/health-fail\n%s" %
-           (self.s.url, name, self.path("root.json"), d, d, d, d, d, ATTEMPTS, d, bl.conf()))
+           (self.s.url, name, self.op.root, d, d, d, d, d, ATTEMPTS, d, bl.conf()))
         return d, bl, conf
 
     def start(self, d, conf, env=None):

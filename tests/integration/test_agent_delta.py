@@ -10,21 +10,14 @@ import random
 import unittest
 
 import test_agent
+from fpharness import Operator
 from test_agent import FW_SIZE, Proxy, rd
 
 
 class DeltaTest(unittest.TestCase):
     @classmethod
     def publish(cls):
-        with open(cls.path("pass"), "w") as f:
-            f.write("delta test passphrase\n")
-        key = ["--key", cls.path("k.key"), "--passphrase-file", cls.path("pass")]
-        cls.cli(["key", "generate", "--out", cls.path("k"), "--passphrase-file",
-                 cls.path("pass")])
-        cls.cli(["root", "init", "--out", cls.path("root.json"), "--root-key",
-                 cls.path("k.pub"), "--targets-key", cls.path("k.pub"), "--server-keys"])
-        cls.cli(["metadata", "sign", cls.path("root.json")] + key)
-        cls.cli(["metadata", "push", cls.path("root.json")])
+        cls.op = Operator(cls.s, cls.t, cls.tmp.name).init_root()
         rnd = random.Random(7)
         base = bytearray(rnd.randbytes(FW_SIZE))
         new = bytearray(base)
@@ -34,26 +27,15 @@ class DeltaTest(unittest.TestCase):
         for name, data in (("base.img", cls.base), ("fw-2.0.bin", cls.new)):
             with open(cls.path(name), "wb") as f:
                 f.write(data)
-        cls.cli(["artifact", "delta", "--base", cls.path("base.img"), "--new",
+        cls.op.cli(["artifact", "delta", "--base", cls.path("base.img"), "--new",
                  cls.path("fw-2.0.bin"), "--out", cls.path("fw-2.0-from-1.0.delta")])
         cls.delta = rd(cls.path("fw-2.0-from-1.0.delta"))
         cls.sha = {n: hashlib.sha256(d).hexdigest()
                    for n, d in (("full", cls.new), ("delta", cls.delta))}
-        targets = ["--out", cls.path("targets.json")]
-        cls.cli(["release", "upload", cls.path("fw-2.0.bin")])
-        cls.cli(["release", "upload", cls.path("fw-2.0-from-1.0.delta")])
-        cls.cli(["release", "create", "--artifact", cls.path("fw-2.0.bin"), "--name",
-                 "fw-2.0.bin", "--version", "2.0", "--hardware", "sim-1",
-                 "--security-counter", "2", "--backend", "ab", "--from-server"] + targets)
-        cls.cli(["metadata", "sign", cls.path("targets.json")] + key)
-        cls.cli(["release", "publish", cls.path("targets.json")])
-        cls.cli(["release", "create", "--artifact", cls.path("fw-2.0-from-1.0.delta"),
-                 "--name", "fw-2.0-from-1.0.delta", "--version", "2.0", "--hardware", "sim-1",
-                 "--security-counter", "2", "--backend", "ab", "--from-server",
-                 "--delta-of", "fw-2.0.bin", "--base-sha256",
-                 hashlib.sha256(cls.base).hexdigest(), "--base-version", "1.0"] + targets)
-        cls.cli(["metadata", "sign", cls.path("targets.json")] + key)
-        cls.cli(["release", "publish", cls.path("targets.json")])
+        cls.op.release("fw-2.0.bin", None, "2.0", 2)
+        cls.op.release("fw-2.0-from-1.0.delta", None, "2.0", 2,
+                       extra=["--delta-of", "fw-2.0.bin", "--base-sha256",
+                              hashlib.sha256(cls.base).hexdigest(), "--base-version", "1.0"])
 
     def counting_proxy(self):
         """A proxy that records, in order, the artifacts fetched and the delta reports."""
@@ -136,7 +118,7 @@ class DeltaTest(unittest.TestCase):
 
 
 # The agent tests' server, device and wait helpers, without their tests.
-for _n in ("setUpClass", "tearDownClass", "path", "cli", "device", "start", "stop", "log",
+for _n in ("setUpClass", "tearDownClass", "path", "device", "start", "stop", "log",
            "wait", "find", "enrol", "dev"):
     setattr(DeltaTest, _n, test_agent.AgentTest.__dict__[_n])
 

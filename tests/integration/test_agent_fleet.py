@@ -7,14 +7,12 @@ never changes and no other agent process appears."""
 import os
 import re
 import signal
-import subprocess
 import tempfile
 import time
 import unittest
 
-from fpharness import BUILD, TIMEOUT, Fleet, Server
+from fpharness import BUILD, TIMEOUT, Fleet, Operator, Server
 
-CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 COUNT = 50
 FAILING = (3, 11, 22, 37, 49)
@@ -47,9 +45,6 @@ class FleetTest(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory(prefix="fp-fleet-")
         self.s = Server(config="poll_interval_seconds = 5\n").start()
         self.t = self.s.login()
-        self.env = dict(os.environ, FLEETPATCH_SERVER=self.s.url, FLEETPATCH_TOKEN=self.t,
-                        XDG_CONFIG_HOME=self.tmp.name)
-        self.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
         self.fleet = None
 
     def tearDown(self):
@@ -61,32 +56,11 @@ class FleetTest(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp.name, name)
 
-    def cli(self, args):
-        p = subprocess.run([CLI] + args, env=self.env, capture_output=True, timeout=TIMEOUT,
-                           cwd=self.tmp.name)
-        self.assertEqual(p.returncode, 0, "fleetpatch %s:\n%s%s" % (
-            " ".join(args), p.stdout.decode(), p.stderr.decode()))
-
     def publish(self, name, version, counter):
-        """As test_agent.py: one offline key for root and targets, one release."""
-        with open(self.path("pass"), "w") as f:
-            f.write("fleet test passphrase\n")
-        key = ["--key", self.path("k.key"), "--passphrase-file", self.path("pass")]
-        self.cli(["key", "generate", "--out", self.path("k"), "--passphrase-file",
-                  self.path("pass")])
-        self.cli(["root", "init", "--out", self.path("root.json"), "--root-key",
-                  self.path("k.pub"), "--targets-key", self.path("k.pub"), "--server-keys"])
-        self.cli(["metadata", "sign", self.path("root.json")] + key)
-        self.cli(["metadata", "push", self.path("root.json")])
-        p = self.path(name)
-        with open(p, "wb") as f:
-            f.write(version.encode() * 100 + os.urandom(IMAGE_SIZE - 3 * 100))
-        self.cli(["release", "upload", p])
-        self.cli(["release", "create", "--artifact", p, "--name", name, "--version", version,
-                  "--hardware", "sim-1", "--security-counter", str(counter), "--backend", "ab",
-                  "--out", self.path("targets.json"), "--from-server"])
-        self.cli(["metadata", "sign", self.path("targets.json")] + key)
-        self.cli(["release", "publish", self.path("targets.json")])
+        """One offline key for root and targets, one release."""
+        self.op = Operator(self.s, self.t, self.tmp.name).init_root()
+        self.op.release(name, version.encode() * 100 + os.urandom(IMAGE_SIZE - 3 * 100),
+                        version, counter)
 
     def devices(self):
         r = self.s.request("GET", "/api/v1/devices?per_page=1000", token=self.t)
@@ -105,7 +79,7 @@ class FleetTest(unittest.TestCase):
     def test_fleet_of_50_in_one_process(self):
         self.publish("fw-2.0.bin", "2.0", 2)
         base = self.path("fleet")
-        self.fleet = Fleet(self.s, base, COUNT, self.path("root.json"),
+        self.fleet = Fleet(self.s, base, COUNT, self.op.root,
                            extra_args=["--timezone", "Europe/Berlin"])
         for i in FAILING:
             os.makedirs(self.fleet.dir(i))
@@ -116,7 +90,7 @@ class FleetTest(unittest.TestCase):
         with open(os.path.join(self.fleet.dir(7), "agent.conf"), "w") as f:
             f.write("server = %s\nidentity = fleet-00007\nmodel = sim-1\n"
                     "firmware_version = 1.0\ntuf_root = %s\npoll_interval_seconds = 1\n"
-                    "timezone = Asia/Tokyo\n" % (self.s.url, self.path("root.json")))
+                    "timezone = Asia/Tokyo\n" % (self.s.url, self.op.root))
         before = set(agent_pids())
         t0 = time.time()
         self.fleet.start()
@@ -183,7 +157,7 @@ class FleetTest(unittest.TestCase):
         bootloader falls back, while its neighbour installs; a device's own
         agent.conf (another model) wins over the fleet's options."""
         self.publish("fw-2.0.bin", "2.0", 2)
-        self.fleet = Fleet(self.s, self.path("fleet"), 3, self.path("root.json"))
+        self.fleet = Fleet(self.s, self.path("fleet"), 3, self.op.root)
         os.makedirs(self.fleet.dir(1))
         with open(os.path.join(self.fleet.dir(1), "boot-hang"), "w") as f:
             f.write("hang\n")
@@ -191,7 +165,7 @@ class FleetTest(unittest.TestCase):
         with open(os.path.join(self.fleet.dir(2), "agent.conf"), "w") as f:
             f.write("server = %s\nidentity = fleet-00002\nmodel = other-9\n"
                     "tuf_root = %s\npoll_interval_seconds = 1\n" % (
-                        self.s.url, self.path("root.json")))
+                        self.s.url, self.op.root))
         self.fleet.start()
         pid = self.fleet.proc.pid
         ids = self.fleet.accept_all(self.t)

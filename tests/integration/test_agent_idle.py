@@ -20,9 +20,8 @@ import tempfile
 import time
 import unittest
 
-from fpharness import BUILD, TIMEOUT, Server
+from fpharness import BUILD, TIMEOUT, Operator, Server
 
-CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
 
@@ -65,28 +64,10 @@ class AgentIdleTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="fp-agent-idle-")
         cls.s = Server(config="poll_interval_seconds = 5\n").start()
         cls.t = cls.s.login()
-        cls.env = dict(os.environ, FLEETPATCH_SERVER=cls.s.url, FLEETPATCH_TOKEN=cls.t,
-                       XDG_CONFIG_HOME=cls.tmp.name)
-        cls.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
         cls.procs = []
-        p = lambda n: os.path.join(cls.tmp.name, n)
-        with open(p("pass"), "w") as f:
-            f.write("idle test passphrase\n")
-        key = ["--key", p("k.key"), "--passphrase-file", p("pass")]
-        cls.cli(["key", "generate", "--out", p("k"), "--passphrase-file", p("pass")])
-        cls.cli(["root", "init", "--out", p("root.json"), "--root-key", p("k.pub"),
-                 "--targets-key", p("k.pub"), "--server-keys"])
-        cls.cli(["metadata", "sign", p("root.json")] + key)
-        cls.cli(["metadata", "push", p("root.json")])
+        cls.op = Operator(cls.s, cls.t, cls.tmp.name).init_root()
         cls.image = b"2.0" * 1000 + os.urandom(300000)
-        with open(p("fw-2.0.bin"), "wb") as f:
-            f.write(cls.image)
-        cls.cli(["release", "upload", p("fw-2.0.bin")])
-        cls.cli(["release", "create", "--artifact", p("fw-2.0.bin"), "--name", "fw-2.0.bin",
-                 "--version", "2.0", "--hardware", "sim-1", "--security-counter", "2",
-                 "--backend", "ab", "--out", p("targets.json"), "--from-server"])
-        cls.cli(["metadata", "sign", p("targets.json")] + key)
-        cls.cli(["release", "publish", p("targets.json")])
+        cls.op.release("fw-2.0.bin", cls.image, "2.0", 2)
 
     @classmethod
     def tearDownClass(cls):
@@ -97,20 +78,13 @@ class AgentIdleTest(unittest.TestCase):
         cls.s.close()
         cls.tmp.cleanup()
 
-    @classmethod
-    def cli(cls, args):
-        p = subprocess.run([CLI] + args, env=cls.env, capture_output=True, timeout=TIMEOUT,
-                           cwd=cls.tmp.name)
-        if p.returncode != 0:
-            raise AssertionError("fleetpatch %s: %s" % (" ".join(args), p.stderr.decode()))
-
     def device(self, name, server=None, poll=3600):
         d = os.path.join(self.tmp.name, name)
         os.makedirs(d)
         with open(os.path.join(d, "agent.conf"), "w") as f:
             f.write("server = %s\nidentity = serial:%s\nmodel = sim-1\ntuf_root = %s\n"
                     "poll_interval_seconds = %d\nstall_timeout_seconds = 5\n" %
-                    (server or self.s.url, name, os.path.join(self.tmp.name, "root.json"),
+                    (server or self.s.url, name, self.op.root,
                      poll))
         return d
 

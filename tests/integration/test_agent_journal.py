@@ -17,9 +17,8 @@ import tempfile
 import time
 import unittest
 
-from fpharness import BUILD, TIMEOUT, Server
+from fpharness import BUILD, TIMEOUT, Operator, Server
 
-CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
 
@@ -35,30 +34,12 @@ class AgentJournalTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="fp-agent-journal-")
         cls.s = Server(config="poll_interval_seconds = 5\n").start()
         cls.t = cls.s.login()
-        cls.env = dict(os.environ, FLEETPATCH_SERVER=cls.s.url, FLEETPATCH_TOKEN=cls.t,
-                       XDG_CONFIG_HOME=cls.tmp.name)
-        cls.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
-        p = cls.path
-        with open(p("pass"), "w") as f:
-            f.write("journal test passphrase\n")
-        key = ["--key", p("k.key"), "--passphrase-file", p("pass")]
-        cls.cli(["key", "generate", "--out", p("k"), "--passphrase-file", p("pass")])
-        cls.cli(["root", "init", "--out", p("root.json"), "--root-key", p("k.pub"),
-                 "--targets-key", p("k.pub"), "--server-keys"])
-        cls.cli(["metadata", "sign", p("root.json")] + key)
-        cls.cli(["metadata", "push", p("root.json")])
+        cls.op = Operator(cls.s, cls.t, cls.tmp.name).init_root()
         cls.fw = {}
         for version, counter in (("2.0", 2), ("3.0", 3)):
             name = "fw-%s.bin" % version
             cls.fw[name] = version.encode() * 1000 + os.urandom(200000)
-            with open(p(name), "wb") as f:
-                f.write(cls.fw[name])
-            cls.cli(["release", "upload", p(name)])
-            cls.cli(["release", "create", "--artifact", p(name), "--name", name, "--version",
-                     version, "--hardware", "sim-1", "--security-counter", str(counter),
-                     "--backend", "ab", "--out", p("targets.json"), "--from-server"])
-            cls.cli(["metadata", "sign", p("targets.json")] + key)
-            cls.cli(["release", "publish", p("targets.json")])
+            cls.op.release(name, cls.fw[name], version, counter)
         cls.procs = []
 
     @classmethod
@@ -74,18 +55,11 @@ class AgentJournalTest(unittest.TestCase):
     def path(cls, name):
         return os.path.join(cls.tmp.name, name)
 
-    @classmethod
-    def cli(cls, args):
-        r = subprocess.run([CLI] + args, env=cls.env, capture_output=True, timeout=TIMEOUT,
-                           cwd=cls.tmp.name)
-        if r.returncode != 0:
-            raise AssertionError("fleetpatch %s: %s" % (" ".join(args), r.stderr.decode()))
-
     def conf(self, d, name, extra=""):
         with open(os.path.join(d, "agent.conf"), "w") as f:
             f.write("server = %s\nidentity = serial:%s\nmodel = sim-1\ntuf_root = %s\n"
                     "poll_interval_seconds = 1\n%s" % (self.s.url, name,
-                                                       self.path("root.json"), extra))
+                                                       self.op.root, extra))
 
     def start(self, d):
         log = open(os.path.join(d, "agent.log"), "ab")

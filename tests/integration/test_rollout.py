@@ -22,9 +22,8 @@ import threading
 import time
 import unittest
 
-from fpharness import BUILD, TIMEOUT, Server
+from fpharness import BUILD, TIMEOUT, Operator, Server
 
-CLI = os.path.join(BUILD, "fleetpatch")
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 N = 200
 WAIT = 240
@@ -72,9 +71,7 @@ class RolloutTest(unittest.TestCase):
         cls.op = cls.s.login("op", "pw-op-123456")
         cls.appr = cls.s.login("appr", "pw-appr-123456")
         cls.view = cls.s.login("view", "pw-view-123456")
-        cls.env = dict(os.environ, FLEETPATCH_SERVER=cls.s.url, FLEETPATCH_TOKEN=cls.t,
-                       XDG_CONFIG_HOME=cls.tmp.name)
-        cls.env.pop("FLEETPATCH_KEY_PASSPHRASE", None)
+        cls.operator = Operator(cls.s, cls.t, cls.tmp.name)
         cls.hooks = Receiver()
         r = cls.s.request("POST", "/api/v1/webhooks",
                           {"url": cls.hooks.url, "secret": "rollout-hook-secret-0123456789",
@@ -110,39 +107,16 @@ class RolloutTest(unittest.TestCase):
 
     @classmethod
     def cli(cls, args, token=None, check=True):
-        env = dict(cls.env, FLEETPATCH_TOKEN=token or cls.t)
-        p = subprocess.run([CLI] + args, env=env, capture_output=True, timeout=TIMEOUT,
-                           cwd=cls.tmp.name)
-        if check and p.returncode != 0:
-            raise AssertionError("fleetpatch %s: %d\n%s%s" % (" ".join(args), p.returncode,
-                                                               p.stdout.decode(),
-                                                               p.stderr.decode()))
-        return p
+        return cls.operator.cli(args, token=token, check=check)
 
     @classmethod
     def publish(cls):
         """1.0 (what the devices run, so a revert has somewhere to go), 2.0 and 3.0."""
-        with open(cls.path("pass"), "w") as f:
-            f.write("rollout test passphrase\n")
-        key = ["--key", cls.path("k.key"), "--passphrase-file", cls.path("pass")]
-        cls.cli(["key", "generate", "--out", cls.path("k"), "--passphrase-file",
-                 cls.path("pass")])
-        cls.cli(["root", "init", "--out", cls.path("root.json"), "--root-key",
-                 cls.path("k.pub"), "--targets-key", cls.path("k.pub"), "--server-keys"])
-        cls.cli(["metadata", "sign", cls.path("root.json")] + key)
-        cls.cli(["metadata", "push", cls.path("root.json")])
+        cls.operator.init_root()
         for version in ("1.0", "2.0", "3.0"):
-            name = "fw-%s.bin" % version
-            p = cls.path(name)
-            with open(p, "wb") as f:
-                f.write(version.encode() * 100 + os.urandom(FW_SIZE - 300))
-            cls.cli(["release", "upload", p])
             # One security counter for all: a revert must not be refused as a rollback attack.
-            cls.cli(["release", "create", "--artifact", p, "--name", name, "--version", version,
-                     "--hardware", "sim-1", "--security-counter", "1", "--backend", "ab",
-                     "--out", cls.path("targets.json"), "--from-server"])
-            cls.cli(["metadata", "sign", cls.path("targets.json")] + key)
-            cls.cli(["release", "publish", cls.path("targets.json")])
+            cls.operator.release("fw-%s.bin" % version,
+                                 version.encode() * 100 + os.urandom(FW_SIZE - 300), version, 1)
 
     @classmethod
     def start_fleet(cls):
@@ -150,7 +124,7 @@ class RolloutTest(unittest.TestCase):
         cls.fleet = subprocess.Popen(
             [AGENT, "fleet", "--dir", cls.path("fleet"), "--count", str(N), "--server", cls.s.url,
              "--model", "sim-1", "--firmware-version", "1.0", "--identity-prefix", "sim-",
-             "--tuf-root", cls.path("root.json"), "--threads", "16"],
+             "--tuf-root", cls.operator.root, "--threads", "16"],
             stdout=log, stderr=log)
         log.close()
 
