@@ -37,6 +37,7 @@ void fp_config_defaults(struct fp_config *c)
 	c->rollout_tick_ms = 1000;
 	snprintf(c->zoneinfo_dir, sizeof(c->zoneinfo_dir), "/usr/share/zoneinfo");
 	c->webhook_retry_base_s = 10;
+	c->webhook_retention_days = 30;
 }
 
 /* The risk_* settings: the weights of lib/risk, documented in docs/design/vulnerabilities.md. */
@@ -123,6 +124,7 @@ static int on_setting(void *ctx, const char *key, const char *v, int line, struc
 	    {"director_expiry_seconds", &c->director_expiry_s, 60, 366L * 86400},
 	    {"rollout_tick_ms", &c->rollout_tick_ms, 50, 60000},
 	    {"webhook_retry_base_seconds", &c->webhook_retry_base_s, 1, 3600},
+	    {"webhook_retention_days", &c->webhook_retention_days, 1, 3650},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(key, nums[i].key) != 0)

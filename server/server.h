@@ -53,6 +53,7 @@ struct fp_config {
 	long rollout_tick_ms;        /* how often the rollout scheduler decides */
 	char zoneinfo_dir[1024];     /* the IANA time zone files, for device windows */
 	long webhook_retry_base_s;   /* first wait after a failed webhook delivery */
+	long webhook_retention_days; /* finished deliveries older than this are deleted */
 };
 
 /* Sets defaults, then applies the file (if any), then command-line values. */

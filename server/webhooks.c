@@ -307,10 +307,40 @@ static int deliver_due(struct fp_server *s)
 	return n;
 }
 
+/*
+ * Deletes the deliveries that are finished (delivered, or given up) and
+ * older than webhook_retention_days; pending ones stay whatever their age.
+ */
+static void prune(struct fp_server *s)
+{
+	char cutoff[32];
+	struct fp_err err = {0};
+	int64_t n = 0;
+	fp_time_rfc3339(fp_now_s() - s->cfg.webhook_retention_days * 86400, cutoff);
+	fp_db *db = fp_db_pool_get(s->pool);
+	int rc = fp_db_run(db, &err, NULL,
+	                   "DELETE FROM webhook_deliveries WHERE created_at < ? AND "
+	                   "(delivered_at IS NOT NULL OR status = -1)",
+	                   "s", cutoff);
+	if (rc == 0)
+		n = fp_db_changes(db);
+	fp_db_pool_put(s->pool, db);
+	if (rc)
+		fp_log(FP_LOG_ERROR, "cannot prune webhook deliveries", "error=\"%s\"", err.msg);
+	else if (n)
+		fp_log(FP_LOG_INFO, "pruned webhook deliveries",
+		       "deleted=%" PRId64 " older_than=%s", n, cutoff);
+}
+
 static void *loop(void *arg)
 {
 	struct fp_server *s = arg;
+	int64_t pruned_at = 0;
 	for (;;) {
+		if (fp_now_s() - pruned_at >= FP_WEBHOOK_PRUNE_S) {
+			prune(s);
+			pruned_at = fp_now_s();
+		}
 		pthread_mutex_lock(&W.mu);
 		int stop = atomic_load(&W.stop);
 		W.kicked = 0;

@@ -29,7 +29,8 @@ int fp_webhook_emit(fp_db *db, const char *event, json_t *data, struct fp_err *e
 /* Wakes the delivery thread (after a commit that queued deliveries). Safe from any thread. */
 void fp_webhook_kick(void);
 
-#define FP_WEBHOOK_POLL_MS 200 /* the delivery thread looks for due rows this often */
+#define FP_WEBHOOK_POLL_MS 200  /* the delivery thread looks for due rows this often */
+#define FP_WEBHOOK_PRUNE_S 3600 /* ... and deletes old finished deliveries this often */
 
 /* Starts and stops the delivery thread (main.c); stop is safe when start never ran. */
 int fp_webhooks_start(struct fp_server *s, struct fp_err *err) FP_WUR;

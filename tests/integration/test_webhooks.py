@@ -250,6 +250,38 @@ class WebhookTest(unittest.TestCase):
         time.sleep(1.5)
         self.assertEqual(self.rx.got, [])
 
+    def test_finished_deliveries_are_pruned_after_the_retention(self):
+        """webhook_retention_days (30 by default): delivered and given-up
+        deliveries older than that are deleted when the delivery thread
+        starts (then hourly); a pending one stays whatever its age."""
+        self.rx = Receiver(SECRET)
+        w = self.create(self.rx.url).json()
+        ping = lambda wid: self.s.request("POST", "/api/v1/webhooks/%d/test" % wid,
+                                          token=self.t).json()["delivery_id"]
+        old_ok, new_ok = ping(w["id"]), ping(w["id"])
+        self.rx.wait(2)
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline and any(
+                d["state"] != "delivered" for d in self.deliveries(w["id"])):
+            time.sleep(0.05)
+        dead = self.create("http://127.0.0.1:%d/hook" % free_port()).json()
+        old_pending, old_failed = ping(dead["id"]), ping(dead["id"])
+        self.assertEqual(self.s.stop(), 0)
+        with sqlite3.connect(self.s.db_path()) as db:
+            db.execute("UPDATE webhook_deliveries SET created_at = '2020-01-01T00:00:00Z' "
+                       "WHERE id IN (?, ?, ?)", (old_ok, old_pending, old_failed))
+            # The way the delivery thread marks a delivery it gave up on.
+            db.execute("UPDATE webhook_deliveries SET attempts = 10, status = -1, "
+                       "last_error = 'gave up after 10 attempts' WHERE id = ?", (old_failed,))
+        self.s.start()
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline and len(self.deliveries(w["id"])) != 1:
+            time.sleep(0.05)
+        self.assertEqual([d["id"] for d in self.deliveries(w["id"])], [new_ok])
+        self.assertEqual([d["id"] for d in self.deliveries(dead["id"])], [old_pending])
+        self.assertIn("pruned webhook deliveries", self.s.read_log())
+        self.assertIn("deleted=2", self.s.read_log())
+
     def test_pending_delivery_survives_kill_9(self):
         port = free_port()  # nobody listens here yet: the first attempts fail
         w = self.create("http://127.0.0.1:%d/hook" % port).json()
