@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "fleetpatch/device_reply.h"
 #include "fileio.h"
 #include "fleetpatch/agent_state.h"
+#include "fleetpatch/conf.h"
 #include "fleetpatch/secret.h"
 #include "health.h"
 #include "install_ab.h"
@@ -805,20 +807,6 @@ static int exec_supervisor(char **orig_argv)
 	return 1;
 }
 
-/* "0" to "999999999999": a worker's generation or a descriptor. -1 otherwise. */
-static long long small_number(const char *s)
-{
-	long long v = 0;
-	if (!*s || strlen(s) > 12)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 int agent_daemon_main(int argc, char **argv, char **orig_argv)
 {
 	static const struct option opts[] = {
@@ -833,8 +821,8 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *sim = NULL;
-	int once = 0, single = 0, o, fails = 0, report_fd = -1;
-	long long worker = -1;
+	int once = 0, single = 0, o, fails = 0;
+	long worker = -1, report_fd = -1;
 	struct fp_err err = {0};
 	static struct agent a;
 	optind = 1;
@@ -845,14 +833,14 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 		case '1': once = 1; break;
 		case 'S': single = 1; break;
 		case 'w':
-			if ((worker = small_number(optarg)) < 0) {
+			if (fp_conf_long(optarg, 0, LONG_MAX, &worker)) {
 				fprintf(stderr, "fleetpatch-agent: --worker: not a number: %s\n",
 				        optarg);
 				return 2;
 			}
 			break;
 		case 'r':
-			if ((report_fd = (int)small_number(optarg)) < 3 || report_fd > 1024) {
+			if (fp_conf_long(optarg, 3, 1024, &report_fd)) {
 				fprintf(stderr,
 				        "fleetpatch-agent: --report-fd: not a descriptor: %s\n",
 				        optarg);
@@ -910,9 +898,9 @@ int agent_daemon_main(int argc, char **argv, char **orig_argv)
 			agent_session_save(&a, fails);
 			agent_release(&a);
 			agent_fetch_cleanup();
-			if (dprintf(report_fd, "next_ms=%lld\n", next) < 0)
+			if (dprintf((int)report_fd, "next_ms=%lld\n", next) < 0)
 				return 1;
-			close(report_fd);
+			close((int)report_fd);
 			return 0;
 		}
 		poll_flag = 0;

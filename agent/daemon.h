@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "fleetpatch/agent_session.h"
 #include "journal_io.h"
 
 #define AGENT_TOKEN_MAX    512
@@ -36,7 +35,6 @@ struct agent {
 	int rebooting;      /* in_process: the device "rebooted"; the caller starts it again */
 	int quiet_start;    /* a worker that continues a session: its start is logged at debug */
 	int session_loaded; /* a worker read state_dir/session */
-	struct fp_agent_session session_was; /* what it read, to write only a change */
 };
 
 /*

@@ -3,6 +3,8 @@
  */
 #include "fileio.h"
 
+#include "fleetpatch/secret.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -200,4 +202,17 @@ int agent_run_shell(const char *cmd, long timeout_s, int *status, struct fp_err 
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 	return agent_run(argv, timeout_s, status, NULL, err);
+}
+
+int agent_write_if_changed(const char *path, const void *data, size_t n, int mode,
+                           struct fp_err *err)
+{
+	char *old = NULL;
+	size_t old_len = 0;
+	int same = agent_read_file(path, n, &old, &old_len, NULL) == 0 && old_len == n &&
+	           memcmp(old, data, n) == 0;
+	if (old)
+		fp_wipe(old, old_len); /* the file may hold a secret (the session's token) */
+	free(old);
+	return same ? 1 : agent_write_atomic(path, data, n, mode, err);
 }

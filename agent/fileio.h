@@ -20,6 +20,14 @@ int agent_read_file(const char *path, size_t cap, char **buf, size_t *len,
 int agent_write_atomic(const char *path, const void *data, size_t n, int mode,
                        struct fp_err *err) FP_WUR;
 
+/*
+ * agent_write_atomic, unless path already holds exactly these bytes: state
+ * files rewritten at every poll or transition would wear a device's flash.
+ * 1 when unchanged (nothing written), 0 when written, or an error.
+ */
+int agent_write_if_changed(const char *path, const void *data, size_t n, int mode,
+                           struct fp_err *err) FP_WUR;
+
 int agent_write_all(int fd, const void *data, size_t n);
 void agent_sync_parent(const char *path);
 

@@ -109,8 +109,8 @@ static void mirror_path(const char *dir, char *out, size_t cap)
 
 void agent_journal_mirror_write(const char *dir, const struct fp_journal_rec *rec, int booted)
 {
-	char path[4200], *old = NULL;
-	size_t old_len = 0, n = 0;
+	char path[4200];
+	size_t n = 0;
 	uint8_t buf[FP_JOURNAL_RECORD_MAX];
 	struct fp_journal_rec m = *rec;
 	struct fp_err err = {0};
@@ -121,13 +121,7 @@ void agent_journal_mirror_write(const char *dir, const struct fp_journal_rec *re
 		agent_log(AGENT_LOG_WARN, "cannot copy the idle record", "error=\"%s\"", err.msg);
 		return;
 	}
-	if (agent_read_file(path, FP_JOURNAL_RECORD_MAX, &old, &old_len, NULL) == 0 &&
-	    old_len == n && memcmp(old, buf, n) == 0) {
-		free(old);
-		return;
-	}
-	free(old);
-	if (agent_write_atomic(path, buf, n, 0600, &err) != 0)
+	if (agent_write_if_changed(path, buf, n, 0600, &err) < 0)
 		agent_log(AGENT_LOG_WARN, "cannot copy the idle record", "error=\"%s\"", err.msg);
 }
 

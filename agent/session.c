@@ -1,8 +1,8 @@
 /*
  * session.c — what a worker remembers for the next one (daemon.h): the
  * session file state_dir/session (lib/agent_session.c reads and writes
- * its bytes). Written only when it changed, so an idle device does not
- * write its flash at every poll.
+ * its bytes). Written only when it changed (agent_write_if_changed), so an
+ * idle device does not write its flash at every poll.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,7 +53,6 @@ void agent_session_load(struct agent *a, int *fails)
 	a->inventory_at = s.inventory_at;
 	*fails = s.fails;
 	a->session_loaded = 1;
-	memcpy(&a->session_was, &s, sizeof(s));
 	fp_wipe(&s, sizeof(s));
 }
 
@@ -68,15 +67,11 @@ void agent_session_save(struct agent *a, int fails)
 	memcpy(s.inventory_hash, a->inventory_hash, sizeof(s.inventory_hash));
 	s.inventory_at = a->inventory_at > 0 ? a->inventory_at : 0;
 	s.fails = fails < FP_AGENT_SESSION_FAILS ? fails : FP_AGENT_SESSION_FAILS;
-	if (a->session_loaded && memcmp(&s, &a->session_was, sizeof(s)) == 0) {
-		fp_wipe(&s, sizeof(s));
-		return;
-	}
 	char path[AGENT_PATH_MAX + 16], text[FP_AGENT_SESSION_MAX + 1];
 	struct fp_err err = {0};
 	session_path(a, path, sizeof(path));
 	int n = fp_agent_session_format(&s, text, sizeof(text));
-	if (n < 0 || agent_write_atomic(path, text, (size_t)n, 0600, &err) != 0)
+	if (n < 0 || agent_write_if_changed(path, text, (size_t)n, 0600, &err) < 0)
 		agent_log(AGENT_LOG_WARN, "cannot save the session; the next poll starts a new one",
 		          "error=\"%s\"", n < 0 ? "unwritable values" : err.msg);
 	if (n > 0)

@@ -69,17 +69,12 @@ static long long now_ms(void)
 static long long parse_report(const char *s, size_t n)
 {
 	static const char key[] = "next_ms=";
-	if (n < sizeof(key) + 1 || memcmp(s, key, sizeof(key) - 1) != 0 || s[n - 1] != '\n')
+	size_t k = sizeof(key) - 1;
+	if (n < k + 2 || memcmp(s, key, k) != 0 || s[n - 1] != '\n')
 		return -1;
 	long long v = 0;
-	size_t i = sizeof(key) - 1;
-	if (i == n - 1)
-		return -1;
-	for (; i < n - 1; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-		if (v > NEXT_MAX_MS)
+	for (size_t i = k; i < n - 1; i++) {
+		if (s[i] < '0' || s[i] > '9' || (v = v * 10 + (s[i] - '0')) > NEXT_MAX_MS)
 			return -1;
 	}
 	return v;

@@ -579,6 +579,25 @@ static int plan_build(struct plan *p, const char *model, struct fp_err *err)
 	return 0;
 }
 
+/*
+ * Builds the plan in one read transaction, so that it sees one state of
+ * findings and releases. 0 with *p (caller frees), or the error was replied.
+ */
+static int plan_read(struct fp_req *r, const char *model, struct plan *p)
+{
+	struct fp_err err = {0};
+	*p = (struct plan){.db = r->db, .w = r->srv->cfg.risk};
+	int rc = fp_db_begin(r->db, &err);
+	if (rc == 0)
+		rc = plan_build(p, model, &err);
+	fp_db_rollback(r->db);
+	if (rc) {
+		plan_free(p);
+		fp_reply_err(r, &err);
+	}
+	return rc;
+}
+
 void fp_api_remediation_plan(struct fp_req *r)
 {
 	static const char *const q[] = {"page", "per_page", "model", "recommended", NULL};
@@ -596,18 +615,9 @@ void fp_api_remediation_plan(struct fp_req *r)
 		return;
 	}
 	int only_recommended = recq && strcmp(recq, "true") == 0;
-	struct plan p = {.db = r->db, .w = r->srv->cfg.risk};
-	struct fp_err err = {0};
-	/* One read transaction: the plan sees one state of findings and releases. */
-	int rc = fp_db_begin(r->db, &err);
-	if (rc == 0)
-		rc = plan_build(&p, model, &err);
-	fp_db_rollback(r->db);
-	if (rc) {
-		plan_free(&p);
-		fp_reply_err(r, &err);
+	struct plan p;
+	if (plan_read(r, model, &p))
 		return;
-	}
 	json_t *arr = json_array();
 	int64_t total = 0;
 	for (size_t i = 0; i < p.nrows; i++) {
@@ -669,17 +679,9 @@ void fp_api_remediation_rollout(struct fp_req *r)
 		fp_reply_error(r, 400, "invalid", "release: expected a published target's name");
 		return;
 	}
-	struct plan p = {.db = r->db, .w = r->srv->cfg.risk};
-	struct fp_err err = {0};
-	int rc = fp_db_begin(r->db, &err);
-	if (rc == 0)
-		rc = plan_build(&p, model, &err);
-	fp_db_rollback(r->db);
-	if (rc) {
-		plan_free(&p);
-		fp_reply_err(r, &err);
+	struct plan p;
+	if (plan_read(r, model, &p))
 		return;
-	}
 	const struct row *row = NULL;
 	for (size_t i = 0; i < p.nrows && !row; i++) {
 		const struct row *x = &p.row[i];
