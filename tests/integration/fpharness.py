@@ -28,6 +28,32 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(what, fn, timeout, log=None, step=0.1):
+    """fn()'s first true value, polled every step seconds; an AssertionError
+    naming what (with log()'s text, when given) after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out waiting for %s\n%s" % (what, log() if log else ""))
+
+
+def agent_log(d):
+    """The text of DIR/agent.log, where the tests send a simulated device's log."""
+    with open(os.path.join(d, "agent.log"), "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def kill_all(procs):
+    """kill -9 and reap every process of procs still running."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status

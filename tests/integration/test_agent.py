@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 import urllib.parse
 
-from fpharness import BUILD, SOURCE, TIMEOUT, Operator, Server
+from fpharness import BUILD, SOURCE, TIMEOUT, Operator, Server, agent_log, wait_for
 
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
@@ -217,16 +217,10 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(p.wait(timeout=TIMEOUT), 0)
 
     def log(self, d):
-        return rd(os.path.join(d, "agent.log")).decode("utf-8", "replace")
+        return agent_log(d)
 
     def wait(self, what, fn, d=None):
-        deadline = time.time() + WAIT
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.2)
-        self.fail("timed out waiting for %s\n%s" % (what, self.log(d) if d else ""))
+        return wait_for(what, fn, WAIT, (lambda: self.log(d)) if d else None, step=0.2)
 
     def find(self, identity):
         r = self.s.request("GET", "/api/v1/devices?per_page=1000", token=self.t).json()

@@ -25,11 +25,10 @@ import shutil
 import struct
 import subprocess
 import tempfile
-import time
 import unittest
 import zlib
 
-from fpharness import BUILD, SOURCE, TIMEOUT, Operator, Server
+from fpharness import BUILD, SOURCE, TIMEOUT, Operator, Server, agent_log, kill_all, wait_for
 
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
@@ -213,10 +212,7 @@ class BootloaderTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        kill_all(cls.procs)
         reports = [d for d in os.listdir(cls.tmp.name)
                    if os.path.exists(os.path.join(cls.tmp.name, d, "agent.log")) and
                    re.search(rb"AddressSanitizer|LeakSanitizer|runtime error:",
@@ -268,16 +264,10 @@ class BootloaderTest(unittest.TestCase):
         self.assertEqual(p.wait(timeout=TIMEOUT), 0)
 
     def log(self, d):
-        return rd(os.path.join(d, "agent.log")).decode("utf-8", "replace")
+        return agent_log(d)
 
     def wait(self, what, fn, d):
-        deadline = time.time() + WAIT
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.2)
-        self.fail("timed out waiting for %s\n%s" % (what, self.log(d)[-6000:]))
+        return wait_for(what, fn, WAIT, lambda: self.log(d)[-6000:], step=0.2)
 
     def enrol(self, name, d):
         def find():

@@ -20,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-from fpharness import BUILD, TIMEOUT, Operator, Server
+from fpharness import BUILD, TIMEOUT, Operator, Server, agent_log, kill_all, wait_for
 
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
@@ -71,10 +71,7 @@ class AgentIdleTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        kill_all(cls.procs)
         cls.s.close()
         cls.tmp.cleanup()
 
@@ -97,16 +94,10 @@ class AgentIdleTest(unittest.TestCase):
         return p
 
     def log(self, d):
-        return rd(os.path.join(d, "agent.log")).decode("utf-8", "replace")
+        return agent_log(d)
 
     def wait(self, what, fn, d=None):
-        deadline = time.time() + WAIT
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.1)
-        self.fail("timed out waiting for %s\n%s" % (what, self.log(d)[-4000:] if d else ""))
+        return wait_for(what, fn, WAIT, (lambda: self.log(d)[-4000:]) if d else None)
 
     def find(self, identity):
         r = self.s.request("GET", "/api/v1/devices?per_page=1000", token=self.t).json()

@@ -14,10 +14,9 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 import unittest
 
-from fpharness import BUILD, TIMEOUT, Operator, Server
+from fpharness import BUILD, TIMEOUT, Operator, Server, agent_log, kill_all, wait_for
 
 AGENT = os.path.join(BUILD, "fleetpatch-agent")
 WAIT = 4 * TIMEOUT
@@ -44,10 +43,7 @@ class AgentJournalTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for pr in cls.procs:
-            if pr.poll() is None:
-                pr.kill()
-                pr.wait()
+        kill_all(cls.procs)
         cls.s.close()
         cls.tmp.cleanup()
 
@@ -75,16 +71,10 @@ class AgentJournalTest(unittest.TestCase):
         return r.stderr.decode("utf-8", "replace")
 
     def log(self, d):
-        return rd(os.path.join(d, "agent.log")).decode("utf-8", "replace")
+        return agent_log(d)
 
     def wait(self, what, fn, d):
-        deadline = time.time() + WAIT
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.1)
-        self.fail("timed out waiting for %s\n%s" % (what, self.log(d)[-4000:]))
+        return wait_for(what, fn, WAIT, lambda: self.log(d)[-4000:])
 
     def dev(self, ident):
         r = self.s.request("GET", "/api/v1/devices?per_page=1000", token=self.t).json()
