@@ -613,7 +613,11 @@ static int booted_slot(struct agent *a, struct fp_err *err)
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
-	if (a->c.simulate)
+	/*
+	 * A simulated start plays the bootloader; a worker that continues a
+	 * session was not booted: it reads the slot the last start picked.
+	 */
+	if (a->c.simulate && !a->quiet_start)
 		return agent_boot_simulate(&a->c, &a->booted, err);
 	if (a->c.booted_slot_file[0]) {
 		rc = agent_read_file(a->c.booted_slot_file, 64, &buf, &len, err);
@@ -703,10 +707,15 @@ int agent_start(struct agent *a, struct fp_err *err)
 	(void)drive(a, FP_AE_START);
 	if (a->rebooting)
 		return 0;
-	/* Running a committed slot: keep it marked good (RAUC's mark-good at every boot). */
-	if (a->w.state == FP_AS_IDLE)
-		agent_journal_mirror_write(a->c.state_dir, &a->w, a->booted);
-	if (a->w.state == FP_AS_IDLE && agent_boot_mark_good(&a->c, a->booted, err) != 0)
+	/*
+	 * Running a committed slot: keep it marked good (RAUC's mark-good at
+	 * every boot) and its idle record copied. Once per start, not per
+	 * worker: a worker that continues a session runs since such a start.
+	 */
+	if (a->w.state != FP_AS_IDLE || a->quiet_start)
+		return 0;
+	agent_journal_mirror_write(a->c.state_dir, &a->w, a->booted);
+	if (agent_boot_mark_good(&a->c, a->booted, err) != 0)
 		agent_log(AGENT_LOG_WARN, "cannot mark the booted slot good", "error=\"%s\"",
 		          err->msg);
 	return 0;

@@ -132,11 +132,20 @@ class AgentIdleTest(unittest.TestCase):
         self.assertEqual(self.log(d).count("msg=\"authenticated\""), 1)
         # The next worker continues the session: it starts and polls, without a new login.
         starts = self.log(d).count("msg=\"started\"")
+        bootenv = os.stat(os.path.join(d, "bootenv")).st_mtime_ns
         p.send_signal(signal.SIGUSR1)
         self.wait("a third worker", lambda: self.log(d).count("msg=\"started\"") == starts + 1, d)
         self.idle(p, d)
         self.assertEqual(self.log(d).count("msg=\"authenticated\""), 1, self.log(d))
         self.assertNotIn("inventory sent", self.log(d).split("msg=\"started\"")[-1])
+        # A poll is not a boot: the simulated bootloader did not run again, so slot A
+        # keeps the 3 attempts its first start marked good (docs/design/agent.md)...
+        env = dict(x.split("=", 1) for x in rd(os.path.join(d, "bootenv")).decode().split("\n")
+                   if "=" in x)
+        self.assertEqual((env["BOOT_ORDER"], env["BOOT_A_LEFT"]), ("A B", "3"))
+        self.assertEqual(rd(os.path.join(d, "booted")).strip(), b"A")
+        # ... nor did anything write the boot environment (flash).
+        self.assertEqual(os.stat(os.path.join(d, "bootenv")).st_mtime_ns, bootenv)
         # A corrupt session file is refused; the worker authenticates again.
         with open(session, "wb") as f:
             f.write(b"fleetpatch-agent-session 1\ntoken=\x01\n")

@@ -105,7 +105,7 @@ class AgentJournalTest(unittest.TestCase):
 
     def test_1_idle_on_the_committed_slot(self):
         d, dev = self.updated("j1")
-        # A report of the configured version would show: make the server's record stale first.
+        # The server has 2.0: a report of the configured version would set it back to 1.0.
         self.lose_journal(d)
         err = self.once(d)
         self.assertIn("journal has no valid record", err)
