@@ -123,9 +123,11 @@ class AgentIdleTest(unittest.TestCase):
         r = self.s.request("POST", "/api/v1/devices/%d/accept" % dev["id"], token=self.t)
         self.assertEqual(r.status, 200, r)
         p.send_signal(signal.SIGUSR1)
-        self.wait("first report", lambda: self.dev(dev["id"]).get("firmware_version") == "1.0",
-                  d)
+        # The enrolment request already told the server 1.0: wait for the session itself.
+        self.wait("the first session",
+                  lambda: self.log(d).count("msg=\"authenticated\"") == 1, d)
         self.idle(p, d)
+        self.assertEqual(self.dev(dev["id"]).get("firmware_version"), "1.0")
         session = os.path.join(d, "state", "session")
         self.assertEqual(os.stat(session).st_mode & 0o777, 0o600)
         self.assertTrue(rd(session).startswith(b"fleetpatch-agent-session 1\n"))
