@@ -24,6 +24,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -189,14 +190,28 @@ class Fleet:
 
         def start():
             log = open(logs, "ab")
+            # A process group of its own: fleetpatch-agentd and its worker.
             state["proc"] = subprocess.Popen([AGENT, "--simulate", d], stdout=log, stderr=log,
-                                             env=env)
+                                             env=env, start_new_session=True)
             log.close()
 
         def cut():
+            # A power cut stops the whole device at once: SIGKILL to the group
+            # (fleetpatch-agentd and the worker it runs), and nothing of it may
+            # still run when the disk is inspected or the device starts again.
             p = state["proc"]
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+            deadline = time.time() + TIMEOUT
+            while time.time() < deadline:
+                try:
+                    os.killpg(p.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.005)
+            else:
+                with self.lock:
+                    self.bad.append("%s: the agent's processes outlived the cut" % name)
             if rng.random() < 0.5:
                 drop_unsynced(d)
             elif os.path.isdir(os.path.join(d, ".undo")):
